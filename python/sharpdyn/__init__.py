@@ -1,0 +1,37 @@
+"""sharpdyn: sharpness dynamics of neural-network training.
+
+Submodules (imported on first use):
+
+- :mod:`sharpdyn.uv` -- the UV model: function-space map, parameter-space GD, fixed points.
+- :mod:`sharpdyn.regimes` -- regime labels (catapult, edge of stability, ...) for any run.
+- :mod:`sharpdyn.scan` -- phase scans over grids of learning rates and initialisations.
+- :mod:`sharpdyn.chaos` -- cubic map, orbit diagrams, periods, Lyapunov exponents.
+- :mod:`sharpdyn.mlp` -- small MLPs with exact dense Hessians in C++.
+- :mod:`sharpdyn.torch` -- HVP Lanczos sharpness of PyTorch models (``pip install sharpdyn[torch]``).
+- :mod:`sharpdyn.data` -- MNIST / Fashion-MNIST / CIFAR-10 / digits / synthetic data.
+
+Conventions: MSE is ``L = (1/2N) sum_i ||f(x_i) - y_i||^2``; ``c = lr * lambda_0`` is the
+normalised learning rate.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {
+    "uv", "regimes", "fixed_points", "scan", "chaos", "mlp", "torch", "data", "figures",
+    "spectra", "parameterization", "validation", "cubic",
+}
+
+__all__ = ["__version__", *sorted(_SUBMODULES)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

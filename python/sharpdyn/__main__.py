@@ -1,0 +1,3 @@
+from sharpdyn.cli import main
+
+main()
