@@ -186,15 +186,22 @@ def _orbit_points_normalized(Y: float, period: int) -> list[tuple[float, float]]
         scale = 1.0 + np.abs(g) + np.abs(z)
         res = np.hypot(gp - g, zp - z) / scale
         converged = np.isfinite(res) & (res < 1e-13)
-        # drop points of lower period (fixed points, or p' | p)
+        # Drop points of lower period (fixed points, or q | p): Newton also homes in, slowly,
+        # on the degenerate flip point of the zero-loss line, so the margin is generous.
         for q in range(1, period):
             if period % q == 0:
                 gq, zq, _ = _iterate_jacobian(g, z, Y, q)
-                converged &= np.hypot(gq - g, zq - z) / scale > 1e-8
+                converged &= np.hypot(gq - g, zq - z) / scale > 1e-6
     pts: list[tuple[float, float]] = []
     for gi, zi in zip(g[converged], z[converged]):
         if all(abs(gi - a) + abs(zi - b) > 1e-7 * (1 + abs(a) + abs(b)) for a, b in pts):
             pts.append((float(gi), float(zi)))
+    # Keep only complete orbits: the image of every point must be in the list too.
+    def _in(a: float, b: float) -> bool:
+        return any(abs(a - c) + abs(b - d) <= 1e-7 * (1 + abs(c) + abs(d)) for c, d in pts)
+
+    with np.errstate(all="ignore"):
+        pts = [(a, b) for a, b in pts if _in(*map(float, normalized_step(np.float64(a), np.float64(b), Y)))]
     pts.sort()
     return pts
 

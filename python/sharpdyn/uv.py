@@ -401,7 +401,7 @@ def iterate(
         F[..., t] = np.where(ok, nf, np.nan)
         K[..., t] = np.where(ok, nl, np.nan)
         cur_f, cur_l = np.where(ok, nf, cur_f), np.where(ok, nl, cur_l)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         df = F - yv
         S = 0.5 * K + np.sqrt(np.maximum(0.25 * K * K + k * df * (3.0 * F - yv), 0.0))
         L = 0.5 * df * df
