@@ -113,7 +113,8 @@ def function_map(
     Parameters
     ----------
     f, ntk:
-        Network output and NTK eigenvalue ``lambda = |grad f|^2`` (>= 0).
+        Network output and NTK eigenvalue ``lambda = |grad f|^2``. Weights realise only
+        ``ntk >= 2 sqrt(kappa) |f|``, but the map is iterated for any finite values.
     lr:
         Learning rate ``eta > 0``.
     width:
@@ -132,7 +133,7 @@ def function_map(
     """
     steps = nonnegative_int(steps, "steps")
     f = as_float_array(f, "f")
-    lam = nonnegative_array(ntk, "ntk")
+    lam = as_float_array(ntk, "ntk")
     eta = positive_array(lr, "lr")
     yy = as_float_array(y, "y")
     k = _kappa(width, x, param)
