@@ -115,3 +115,14 @@ def test_vector_field_is_one_step_displacement():
     f1, k1 = uv.function_map(f, k, lr=0.3, width=20, x=1.0, y=1.0)
     np.testing.assert_allclose(df, f1 - f, atol=1e-12)
     np.testing.assert_allclose(dk, k1 - k, atol=1e-12)
+
+
+def test_no_reachable_stable_minimum_above_Y_equal_one():
+    """Reachable minima have lr*ntk >= 2Y, so for Y > 1 none lies in the stable range (paper)."""
+    lr, width = 0.5, 64
+    sk = 1.0 / np.sqrt(width)
+    for Y in (0.5, 0.99, 1.01, 2.0):
+        line = uv.zero_loss_line(lr=lr, width=width, y=Y / (lr * sk))
+        assert lr * line.min_reachable_ntk == pytest.approx(2 * Y)
+        has_stable_reachable = line.min_reachable_ntk < line.stable_ntk[1]
+        assert has_stable_reachable == (Y < 1)
