@@ -68,10 +68,19 @@ def nonnegative_int(value: Any, name: str) -> int:
 
 
 def threads_arg(value: Any) -> int:
-    """``None`` -> 0 (OpenMP default), else a positive integer."""
+    """``None`` -> 0 (OpenMP default), else a positive integer. Asking for more than one
+    thread from a build without OpenMP warns once and runs serially."""
     if value is None:
         return 0
-    return positive_int(value, "threads")
+    n = positive_int(value, "threads")
+    if n > 1:
+        from . import _core
+
+        if not _core.HAS_OPENMP:
+            import warnings
+
+            warnings.warn("sharpdyn was built without OpenMP; running serially", RuntimeWarning, stacklevel=3)
+    return n
 
 
 def one_of(value: Any, name: str, choices: tuple[str, ...] | list[str]) -> str:
