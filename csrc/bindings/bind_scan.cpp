@@ -1,8 +1,88 @@
+#include <string>
+
+#include "bindings/arrays.hpp"
 #include "bindings/registry.hpp"
+#include "core/grid_scan.hpp"
 
 namespace sharpdyn::bindings {
 
-// Bindings for this area are added by its own change; until then it registers nothing.
-void register_scan(py::module_& m) { (void)m; }
+namespace {
+
+scan::Isa isa_from_name(const std::string& name) {
+  for (auto isa : {scan::Isa::kAuto, scan::Isa::kBaseline, scan::Isa::kAvx2, scan::Isa::kAvx512}) {
+    if (name == scan::isa_name(isa)) return isa;
+  }
+  throw std::invalid_argument("isa must be one of 'auto', 'baseline', 'avx2', 'avx512', got '" +
+                              name + "'");
+}
+
+}  // namespace
+
+void register_scan(py::module_& m) {
+  m.def(
+      "uv_scan",
+      [](const darray& f0, const darray& ntk0, const darray& lr, const darray& kappa,
+         const darray& y, std::int64_t steps, std::int64_t late_window,
+         std::int64_t sharpness_every, double converged_rtol, int threads,
+         const std::string& isa) {
+        const py::ssize_t n = f0.size();
+        require_size(ntk0, n, "ntk0");
+        require_size(lr, n, "lr");
+        require_size(kappa, n, "kappa");
+        require_size(y, n, "y");
+        scan::UvScanOptions opt;
+        opt.steps = steps;
+        opt.late_window = late_window;
+        opt.sharpness_every = sharpness_every;
+        opt.converged_rtol = converged_rtol;
+        opt.threads = threads;
+        opt.isa = isa_from_name(isa);
+        darray f(n), ntk(n), loss0(n), max_loss(n), final_loss(n), s0(n), s_final(n), s_min(n),
+            s_max(n), s_late(n);
+        i64array at(n), conv(n);
+        u8array increase(n);
+        const scan::UvScanInput in{f0.data(), ntk0.data(), lr.data(), kappa.data(), y.data(), n};
+        const scan::UvScanOutput out{f.mutable_data(),        ntk.mutable_data(),
+                                     at.mutable_data(),       loss0.mutable_data(),
+                                     max_loss.mutable_data(), final_loss.mutable_data(),
+                                     s0.mutable_data(),       s_final.mutable_data(),
+                                     s_min.mutable_data(),    s_max.mutable_data(),
+                                     s_late.mutable_data(),   increase.mutable_data(),
+                                     conv.mutable_data()};
+        {
+          py::gil_scoped_release release;
+          scan::uv_scan(in, opt, out);
+        }
+        py::dict d;
+        d["f"] = f;
+        d["ntk"] = ntk;
+        d["diverged_at"] = at;
+        d["initial_loss"] = loss0;
+        d["max_loss"] = max_loss;
+        d["final_loss"] = final_loss;
+        d["initial_sharpness"] = s0;
+        d["final_sharpness"] = s_final;
+        d["min_sharpness"] = s_min;
+        d["max_sharpness"] = s_max;
+        d["late_max_sharpness"] = s_late;
+        d["late_loss_increase"] = increase;
+        d["converged_at"] = conv;
+        return d;
+      },
+      py::arg("f0"), py::arg("ntk0"), py::arg("lr"), py::arg("kappa"), py::arg("y"),
+      py::arg("steps"), py::arg("late_window"), py::arg("sharpness_every") = 1,
+      py::arg("converged_rtol") = 1e-10,
+      py::arg("threads") = 0, py::arg("isa") = "auto",
+      "UV function-map grid scan over flat arrays of equal length; returns a dict of per-point "
+      "arrays (final state, diverged_at, loss and sharpness statistics).");
+
+  m.def(
+      "uv_scan_isa", [] { return std::string(scan::isa_name(scan::best_isa())); },
+      "The instruction set uv_scan uses by default on this CPU.");
+  m.def(
+      "uv_scan_isa_available",
+      [](const std::string& isa) { return scan::isa_available(isa_from_name(isa)); },
+      py::arg("isa"), "Whether uv_scan can run with this instruction set here.");
+}
 
 }  // namespace sharpdyn::bindings

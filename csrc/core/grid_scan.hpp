@@ -1,0 +1,73 @@
+// Phase scans of the UV model: the function-space map run independently from every
+// point of a grid of (f0, lambda0, lr, kappa, y), keeping per point only what a scan
+// needs (final state, divergence step, loss and sharpness statistics, the late-window
+// statistics of sharpdyn.regimes), never the orbit.
+//
+// Numerics are those of uv_model.hpp, operation for operation (the same expressions in
+// the same order, no FMA contraction), so a scan point and a single run from the same
+// inputs agree bit for bit on every SIMD path.
+//
+// Layout: points are processed in blocks of kBlock lanes held in structure-of-arrays
+// form; the step loop runs over the block with `omp simd`, OpenMP spreads blocks over
+// threads. Divergence is not tested with a branch per step: every lane accumulates a
+// "left its bound" flag, checked once per chunk of kChunk steps; a flagged lane is
+// replayed from the state saved at the chunk start with an exact per-step test, so the
+// reported step and every statistic are exactly those of a step-by-step run. Once all
+// lanes of a block have diverged the block stops (per-point early exit).
+#pragma once
+
+#include <cstdint>
+
+namespace sharpdyn::scan {
+
+// Instruction sets with a compiled kernel. kAuto picks the widest the CPU supports.
+enum class Isa : int { kAuto = 0, kBaseline = 1, kAvx2 = 2, kAvx512 = 3 };
+
+bool isa_available(Isa isa) noexcept;
+Isa best_isa() noexcept;
+const char* isa_name(Isa isa) noexcept;
+
+struct UvScanInput {
+  const double* f0;    // initial output
+  const double* ntk0;  // initial NTK lambda
+  const double* lr;    // learning rate eta > 0
+  const double* kappa; // gamma^2 |x|^2
+  const double* y;     // target
+  std::int64_t count;  // number of points (every array has this length)
+};
+
+struct UvScanOptions {
+  std::int64_t steps = 1;            // T >= 1 GD steps; states s = 0..T
+  std::int64_t late_window = 2;      // W: states T+1-W..T form the late window (2 <= W <= T+1)
+  std::int64_t sharpness_every = 1;  // min/max sharpness over states s % k == 0 and s == T
+  double converged_rtol = 1e-10;     // L_s <= rtol L_0 (as |df| <= sqrt(rtol) |df_0|): converged
+  int threads = 0;                   // <= 0: OpenMP default
+  Isa isa = Isa::kAuto;
+};
+
+// Per point (arrays of length count). A point diverges at the first state s >= 1 with
+// !(|f_s - y| <= divergence_bound(f0, y)) or a non-finite lambda_s (as uv::function_map);
+// then f = +-inf, ntk = +inf, diverged_at = s and the statistics cover states < s
+// (max_loss = -inf when s = 1; late statistics NaN / 0). Otherwise diverged_at = -1.
+struct UvScanOutput {
+  double* f;                     // final output f_T
+  double* ntk;                   // final NTK lambda_T
+  std::int64_t* diverged_at;     // first out-of-bound state, -1 if none
+  double* initial_loss;          // L_0
+  double* max_loss;              // max over 1 <= s < end of L_s
+  double* final_loss;            // L of the last in-bound state
+  double* initial_sharpness;     // S_0
+  double* final_sharpness;       // S of the last in-bound state
+  double* min_sharpness;         // min over sampled states (see sharpness_every)
+  double* max_sharpness;         // max over sampled states
+  double* late_max_sharpness;    // max of S_s over the late window (every state)
+  std::uint8_t* late_loss_increase;  // some L_s > L_{s-1} (1 + 1e-12) with both in the window
+  std::int64_t* converged_at;    // first state from which |f_s - y| <= sqrt(rtol) |f_0 - y|
+                                 // holds to the end; -1 if not converged by T (or diverged)
+};
+
+// Throws std::invalid_argument on inconsistent options (steps < 1, bad window, k < 1,
+// unavailable ISA).
+void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out);
+
+}  // namespace sharpdyn::scan

@@ -1,0 +1,298 @@
+"""Phase scans of the UV model: millions of independent runs per second.
+
+:func:`uv` runs the exact function-space map of :mod:`sharpdyn.uv` from every point of
+broadcast arrays ``(lr, ntk0, f0)`` (plus ``width``, ``x``, ``y``) in a compiled, blocked,
+SIMD and OpenMP kernel that keeps only per-point statistics, never the orbit, and labels
+each point with the regimes of :mod:`sharpdyn.regimes`. The arithmetic is that of
+:func:`sharpdyn.uv.iterate` operation for operation, so a scan point's regime, final state
+and divergence step equal those of a single recorded run from the same inputs, bit for
+bit, whatever the thread count, chunking or instruction set.
+
+:func:`grid` (in :mod:`sharpdyn.scan_grid`) builds labelled scans over named axes on top
+of :func:`uv`, with chunking, progress bars, resumable Zarr stores and Dask clusters.
+
+Example::
+
+    >>> import numpy as np
+    >>> from sharpdyn import scan
+    >>> c = np.linspace(0.5, 5.0, 10)
+    >>> res = scan.uv(c, 1.0, 0.0, width=4096, y=0.0, steps=500)  # lr = c / ntk0
+    >>> res.regime_names[:3]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from . import parameterization as _param
+from . import regimes as _regimes
+from .validation import as_float_array, nonnegative_array, positive_array, positive_int, threads_arg
+
+__all__ = ["ISAS", "UVScan", "available_isas", "default_isa", "grid", "uv", "uv_normalized"]
+
+ISAS: tuple[str, ...] = ("auto", "baseline", "avx2", "avx512")
+"""Instruction-set names accepted by ``isa=``: ``"auto"`` picks the widest available."""
+
+
+def default_isa() -> str:
+    """The instruction set the kernel uses on this CPU with ``isa="auto"``."""
+    return str(_core.uv_scan_isa())
+
+
+def available_isas() -> tuple[str, ...]:
+    """Instruction sets with a compiled kernel that this CPU can run (results are identical)."""
+    return tuple(name for name in ISAS[1:] if _core.uv_scan_isa_available(name))
+
+
+@dataclass(frozen=True)
+class UVScan:
+    """Per-point results of a function-space UV scan; every array has the broadcast shape.
+
+    Attributes
+    ----------
+    f, ntk:
+        Final output and NTK after ``steps`` steps; ``+-inf`` / ``+inf`` where diverged.
+    diverged, diverged_at:
+        Divergence flag and the first out-of-bound step (-1 if none), as
+        :func:`sharpdyn.uv.iterate`.
+    converged_at:
+        First step from which ``|f - y| <= sqrt(converged_rtol) |f0 - y|`` (i.e.
+        ``L <= converged_rtol * L0``) holds to the end; -1 if not converged (or diverged).
+    initial_loss, max_loss, final_loss:
+        ``L_0``; ``max_{t >= 1} L_t`` over in-bound steps (``-inf`` if the first step
+        diverged); the loss of the last in-bound step. ``L = (f - y)^2 / 2``.
+    initial_sharpness, final_sharpness, min_sharpness, max_sharpness:
+        Exact top Hessian eigenvalue (units of 1/lr) at step 0, at the last in-bound step,
+        and its min/max over in-bound steps ``t % sharpness_every == 0`` and ``t = steps``.
+    late_edge_ratio:
+        ``lr * max S / 2`` over the late window (NaN where diverged).
+    late_loss_increase:
+        Whether the loss rose in the late window.
+    regime:
+        Codes into :data:`sharpdyn.regimes.REGIMES` (int8); see :attr:`regime_names`.
+    lr, ntk0, f0, kappa, y:
+        The inputs, broadcast to the result shape (``kappa = width^-(1-s) x^2``).
+    steps, sharpness_every, criteria:
+        Run length, sharpness sampling and the regime criteria used.
+    """
+
+    f: np.ndarray
+    ntk: np.ndarray
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    converged_at: np.ndarray
+    initial_loss: np.ndarray
+    max_loss: np.ndarray
+    final_loss: np.ndarray
+    initial_sharpness: np.ndarray
+    final_sharpness: np.ndarray
+    min_sharpness: np.ndarray
+    max_sharpness: np.ndarray
+    late_edge_ratio: np.ndarray
+    late_loss_increase: np.ndarray
+    regime: np.ndarray
+    lr: np.ndarray
+    ntk0: np.ndarray
+    f0: np.ndarray
+    kappa: np.ndarray
+    y: np.ndarray
+    steps: int
+    sharpness_every: int
+    criteria: _regimes.RegimeCriteria
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.f.shape
+
+    @property
+    def regime_names(self) -> np.ndarray:
+        """Regime names (array of ``str``, same shape)."""
+        return np.asarray(_regimes.names(self.regime))
+
+    @property
+    def c(self) -> np.ndarray:
+        """Normalised learning rate ``c = lr * ntk0``."""
+        return self.lr * self.ntk0
+
+    def summary(self) -> _regimes.RegimeSummary:
+        """The :class:`sharpdyn.regimes.RegimeSummary` the labels were computed from."""
+        return _summary(self.initial_loss, self.max_loss, self.final_loss, self.initial_sharpness,
+                        self.final_sharpness, self.late_edge_ratio, self.late_loss_increase,
+                        self.diverged, self.lr)
+
+
+def _summary(initial_loss, max_loss, final_loss, initial_sharpness, final_sharpness, late_edge_ratio,
+             late_loss_increase, diverged, lr) -> _regimes.RegimeSummary:
+    return _regimes.RegimeSummary(
+        initial_loss=initial_loss, max_loss=max_loss, final_loss=final_loss,
+        initial_sharpness=initial_sharpness, final_sharpness=final_sharpness,
+        late_edge_ratio=late_edge_ratio, late_loss_increase=late_loss_increase,
+        diverged=diverged, lr=lr,
+    )
+
+
+def isa_arg(isa: Any) -> str:
+    """Validate an ``isa=`` argument (a name from :data:`ISAS` that this CPU can run)."""
+    if not isinstance(isa, str) or isa not in ISAS:
+        raise ValueError(f"isa must be one of {list(ISAS)}, got {isa!r}")
+    if not _core.uv_scan_isa_available(isa):
+        raise ValueError(f"isa={isa!r} is not available on this CPU (available: {list(available_isas())})")
+    return isa
+
+
+def run_flat(
+    lr: np.ndarray,
+    ntk0: np.ndarray,
+    f0: np.ndarray,
+    kappa: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int,
+    sharpness_every: int = 1,
+    criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
+    threads: int = 0,
+    isa: str = "auto",
+) -> dict[str, np.ndarray]:
+    """The kernel on validated 1-D float64 arrays of equal length; a dict of per-point
+    arrays with the fields of :class:`UVScan` (no inputs). Used by :func:`uv` and by the
+    chunked grid scans."""
+    flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (f0, ntk0, lr, kappa, y)]
+    window = _regimes.late_window(steps + 1, criteria)
+    raw = _core.uv_scan(*flat, steps, window, sharpness_every, criteria.converged_rtol, threads, isa)
+    eta = flat[2]
+    diverged = raw["diverged_at"] >= 0
+    late_edge = eta * raw["late_max_sharpness"] / 2.0  # as regimes.summarize
+    increase = raw["late_loss_increase"].astype(bool)
+    summary = _summary(raw["initial_loss"], raw["max_loss"], raw["final_loss"], raw["initial_sharpness"],
+                       raw["final_sharpness"], late_edge, increase, diverged, eta)
+    return {
+        "f": raw["f"], "ntk": raw["ntk"], "diverged": diverged, "diverged_at": raw["diverged_at"],
+        "converged_at": raw["converged_at"], "initial_loss": raw["initial_loss"], "max_loss": raw["max_loss"],
+        "final_loss": raw["final_loss"], "initial_sharpness": raw["initial_sharpness"],
+        "final_sharpness": raw["final_sharpness"], "min_sharpness": raw["min_sharpness"],
+        "max_sharpness": raw["max_sharpness"], "late_edge_ratio": late_edge, "late_loss_increase": increase,
+        "regime": _regimes.label_codes(summary, criteria),
+    }
+
+
+def _criteria_arg(criteria: Any) -> _regimes.RegimeCriteria:
+    if not isinstance(criteria, _regimes.RegimeCriteria):
+        raise TypeError(f"criteria must be a sharpdyn.regimes.RegimeCriteria, got {type(criteria).__name__}")
+    return criteria
+
+
+def uv(
+    lr: Any,
+    ntk0: Any,
+    f0: Any,
+    *,
+    width: Any,
+    x: Any = 1.0,
+    y: Any = 1.0,
+    param: _param.Param = "sp",
+    steps: int,
+    threads: int | None = None,
+    sharpness_every: int = 1,
+    criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
+    isa: str = "auto",
+) -> UVScan:
+    """Run the UV function-space map independently from every point of the broadcast arrays.
+
+    Parameters
+    ----------
+    lr:
+        Learning rate ``eta > 0``.
+    ntk0, f0:
+        Initial NTK ``lambda_0 >= 0`` and output ``f_0``.
+    width, x, y, param:
+        Width ``n > 0``, input (a scalar; pass ``|x|`` for a vector), target and
+        parameterization (``"sp"``, ``"mup"`` or ``s`` in [0, 1]); they set
+        ``kappa = n^-(1-s) x^2`` exactly as :func:`sharpdyn.uv.function_map` does.
+        ``width``, ``x`` and ``y`` broadcast with the other arrays.
+    steps:
+        Number of GD steps (>= 1).
+    threads:
+        OpenMP threads (None: OpenMP's default). Results never depend on it.
+    sharpness_every:
+        ``min_sharpness`` / ``max_sharpness`` sample every this many steps (and the last
+        step). 1 (default) samples every step; larger values skip a square root per step
+        and point. The regime label never depends on it (it uses every step of the late
+        window).
+    criteria:
+        Regime thresholds (:class:`sharpdyn.regimes.RegimeCriteria`).
+    isa:
+        ``"auto"`` (the widest SIMD the CPU has), ``"baseline"``, ``"avx2"`` or ``"avx512"``.
+        Every choice gives the same bits.
+
+    Returns
+    -------
+    UVScan
+        Per-point arrays of the broadcast shape (0-d for scalar inputs).
+    """
+    steps = positive_int(steps, "steps")
+    sharpness_every = positive_int(sharpness_every, "sharpness_every")
+    criteria = _criteria_arg(criteria)
+    isa = isa_arg(isa)
+    eta = positive_array(lr, "lr")
+    lam = nonnegative_array(ntk0, "ntk0")
+    f = as_float_array(f0, "f0")
+    yy = as_float_array(y, "y")
+    w = positive_array(width, "width")
+    xx = as_float_array(x, "x")
+    k = _param.kappa(w, xx * xx, param)
+    try:
+        eta, lam, f, k, yy = np.broadcast_arrays(eta, lam, f, k, yy)
+    except ValueError as exc:
+        raise ValueError(f"lr, ntk0, f0, width, x, y must broadcast together: {exc}") from exc
+    out = run_flat(eta, lam, f, k, yy, steps=steps, sharpness_every=sharpness_every, criteria=criteria,
+                   threads=threads_arg(threads), isa=isa)
+    shape = eta.shape
+    arrays = {name: value.reshape(shape) for name, value in out.items()}
+    return UVScan(
+        **arrays,
+        lr=np.array(eta, dtype=np.float64), ntk0=np.array(lam, dtype=np.float64), f0=np.array(f, dtype=np.float64),
+        kappa=np.array(k, dtype=np.float64), y=np.array(yy, dtype=np.float64),
+        steps=steps, sharpness_every=sharpness_every, criteria=criteria,
+    )
+
+
+def uv_normalized(
+    c: Any,
+    Y: Any,
+    g0: Any = None,
+    *,
+    steps: int,
+    threads: int | None = None,
+    sharpness_every: int = 1,
+    criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
+    isa: str = "auto",
+) -> UVScan:
+    """Scan the one-parameter normalised map of :func:`sharpdyn.uv.normalized_map`.
+
+    ``c = lr * ntk0`` (the initial ``z``), ``Y = lr sqrt(kappa) y`` and
+    ``g0 = lr sqrt(kappa) (f0 - y)`` (default ``-Y``, i.e. ``f0 = 0``). Every width and
+    parameterization with the same ``(c, Y, g0)`` is the same run, so one ``(c, Y)``
+    picture covers them all. The result is a :class:`UVScan` of the map with ``lr = 1``,
+    ``kappa = 1``, target ``Y``: its ``f`` is ``g + Y``, its sharpness is ``lr * S`` and its
+    losses are ``lr^2 kappa L``; the regime labels are invariant under this rescaling.
+    """
+    cc = positive_array(c, "c")
+    YY = as_float_array(Y, "Y")
+    gg = -YY if g0 is None else as_float_array(g0, "g0")
+    try:
+        cc, YY, gg = np.broadcast_arrays(cc, YY, gg)
+    except ValueError as exc:
+        raise ValueError(f"c, Y, g0 must broadcast together: {exc}") from exc
+    return uv(1.0, cc, gg + YY, width=1.0, x=1.0, y=YY, param="sp", steps=steps, threads=threads,
+              sharpness_every=sharpness_every, criteria=criteria, isa=isa)
+
+
+def grid(*args: Any, **kwargs: Any):
+    """Labelled scan over named axes; see :func:`sharpdyn.scan_grid.grid`."""
+    from .scan_grid import grid as _grid
+
+    return _grid(*args, **kwargs)
