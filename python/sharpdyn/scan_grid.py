@@ -1,0 +1,523 @@
+"""Labelled phase scans over named axes, chunked, resumable and distributable.
+
+:func:`grid` runs :func:`sharpdyn.scan.uv` (or real parameter-space gradient descent,
+``model="weights"``) over the Cartesian product of named axes and returns an
+``xarray.Dataset`` with one coordinate per axis and one variable per per-point quantity.
+
+Axes (each a 1-D array of values; any name not given as an axis is a fixed keyword):
+
+- physical: ``lr`` *or* ``c`` (``lr = c / ntk0``), ``ntk0`` (initial NTK), ``f0``
+  (initial output), ``y`` (target), ``width``, ``x`` (input), ``param`` (exponent ``s``
+  in [0, 1] or a name, ``"sp"``/``"mup"``; stored as ``s``);
+- normalised (one picture for every width and parameterization, see ``shared/paper.md``):
+  ``c`` (the initial ``z = lr ntk0``), ``Y = lr sqrt(kappa) y`` and ``g0 = lr sqrt(kappa)(f0 - y)``
+  (default ``-Y``, i.e. ``f0 = 0``); chosen by giving ``Y`` (as an axis or a keyword).
+
+The grid is split along its first axis into chunks of about ``chunk_size`` points. With
+``store=`` every finished chunk is written to a Zarr group (each chunk file is written
+atomically, then the chunk is marked done), so an interrupted scan resumes where it
+stopped; ``client=`` (a ``dask.distributed.Client``) maps chunks to workers. Every point
+is independent and computed by the same code, so the result is identical, bit for bit,
+whatever the chunking, thread count, resumption or cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import parameterization as _param
+from . import regimes as _regimes
+from .scan import isa_arg, run_flat
+from .validation import as_float_array, positive_int, threads_arg
+
+__all__ = ["FIELDS", "GridSpec", "PHYSICAL_AXES", "NORMALIZED_AXES", "grid", "grid_spec"]
+
+PHYSICAL_AXES: tuple[str, ...] = ("lr", "c", "ntk0", "f0", "y", "width", "x", "param")
+NORMALIZED_AXES: tuple[str, ...] = ("c", "Y", "g0")
+FIELDS: tuple[str, ...] = (
+    "f", "ntk", "diverged", "diverged_at", "converged_at", "initial_loss", "max_loss", "final_loss",
+    "initial_sharpness", "final_sharpness", "min_sharpness", "max_sharpness", "late_edge_ratio",
+    "late_loss_increase", "regime",
+)
+"""Per-point variables of every scan (see :class:`sharpdyn.scan.UVScan`)."""
+
+_DEFAULTS = {"ntk0": 1.0, "f0": 0.0, "y": 1.0, "x": 1.0, "param": 0.0}
+_STORE_FORMAT = "sharpdyn.scan_grid/1"
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A validated scan: everything that determines its result (picklable, JSON-able).
+
+    Attributes
+    ----------
+    dims, coords:
+        Axis names and their values (float64; ``param`` as the exponent ``s``).
+    fixed:
+        Values of the non-axis inputs.
+    normalized:
+        Whether the scan is in the normalised ``(c, Y, g0)`` variables.
+    model:
+        ``"function"`` (exact function-space map) or ``"weights"`` (GD on ``(u, v)``).
+    steps, sharpness_every, criteria, seed, sigma:
+        Run length, sharpness sampling, regime thresholds; for ``model="weights"`` the
+        base seed (point ``i`` of the flattened grid uses ``default_rng((seed, i))``)
+        and the initial weight scale.
+    rows_per_chunk:
+        Chunk length along the first axis.
+    """
+
+    dims: tuple[str, ...]
+    coords: tuple[tuple[float, ...], ...]
+    fixed: tuple[tuple[str, float], ...]
+    normalized: bool
+    model: str
+    steps: int
+    sharpness_every: int
+    criteria: _regimes.RegimeCriteria
+    seed: int
+    sigma: float
+    rows_per_chunk: int
+    threads: int = field(default=0, compare=False)
+    isa: str = field(default="auto", compare=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(c) for c in self.coords)
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.shape[0] / self.rows_per_chunk)
+
+    def chunk_rows(self, k: int) -> tuple[int, int]:
+        r0 = k * self.rows_per_chunk
+        return r0, min(r0 + self.rows_per_chunk, self.shape[0])
+
+    def to_json(self) -> str:
+        d = {
+            "format": _STORE_FORMAT, "dims": list(self.dims), "coords": [list(c) for c in self.coords],
+            "fixed": [list(kv) for kv in self.fixed], "normalized": self.normalized, "model": self.model,
+            "steps": self.steps, "sharpness_every": self.sharpness_every, "criteria": asdict(self.criteria),
+            "seed": self.seed, "sigma": self.sigma, "rows_per_chunk": self.rows_per_chunk,
+        }
+        return json.dumps(d, sort_keys=True)
+
+    def values(self, name: str, r0: int, r1: int) -> np.ndarray:
+        """Input ``name`` on rows ``[r0, r1)`` of the grid, broadcast to the chunk shape."""
+        shape = (r1 - r0,) + self.shape[1:]
+        if name in self.dims:
+            axis = self.dims.index(name)
+            v = np.asarray(self.coords[axis], dtype=np.float64)
+            if axis == 0:
+                v = v[r0:r1]
+            view = [1] * len(shape)
+            view[axis] = v.size
+            return np.broadcast_to(v.reshape(view), shape)
+        return np.broadcast_to(np.float64(dict(self.fixed)[name]), shape)
+
+
+def _axis_values(name: str, values: Any) -> np.ndarray:
+    if name == "param":
+        items = [values] if isinstance(values, (str, float, int)) else list(values)
+        if len(items) == 0:
+            raise ValueError("axis 'param' is empty")
+        return np.array([_param.exponent(v) for v in items], dtype=np.float64)
+    arr = as_float_array(values, f"axis {name!r}", allow_empty=True)
+    if arr.ndim != 1:
+        raise ValueError(f"axis {name!r} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"axis {name!r} is empty")
+    _check_domain(name, arr)
+    return arr
+
+
+def _check_domain(name: str, arr: np.ndarray) -> None:
+    if name in ("lr", "c", "width") and np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0 everywhere")
+    if name == "ntk0" and np.any(arr < 0):
+        raise ValueError("ntk0 must be >= 0 everywhere")
+
+
+def _fixed_value(name: str, value: Any) -> float:
+    if name == "param":
+        return _param.exponent(value)
+    arr = as_float_array(value, name)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar when it is not an axis (give it in axes=), got shape {arr.shape}")
+    _check_domain(name, arr)
+    return float(arr)
+
+
+def grid_spec(
+    axes: Mapping[str, Any],
+    *,
+    steps: int,
+    fixed: Mapping[str, Any],
+    model: str = "function",
+    sharpness_every: int = 1,
+    criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
+    seed: int = 0,
+    sigma: float = 1.0,
+    chunk_size: int | None = None,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> GridSpec:
+    """Validate a scan's axes and fixed inputs (see :func:`grid`) into a :class:`GridSpec`."""
+    if not isinstance(axes, Mapping) or len(axes) == 0:
+        raise ValueError("axes must be a non-empty mapping {name: 1-D values}")
+    fixed = {k: v for k, v in fixed.items() if v is not None}
+    if model not in ("function", "weights"):
+        raise ValueError(f"model must be 'function' or 'weights', got {model!r}")
+    normalized = "Y" in axes or "Y" in fixed
+    known = NORMALIZED_AXES if normalized else PHYSICAL_AXES
+    for name in list(axes) + list(fixed):
+        if name not in PHYSICAL_AXES + NORMALIZED_AXES:
+            raise ValueError(f"unknown axis name {name!r}; known: {sorted(set(PHYSICAL_AXES + NORMALIZED_AXES))}")
+        if name not in known:
+            raise ValueError(
+                f"{name!r} cannot be combined with the normalised axes {NORMALIZED_AXES}"
+                if normalized else f"{name!r} is not a physical axis"
+            )
+    both = set(axes) & set(fixed)
+    if both:
+        raise ValueError(f"{sorted(both)} given both as an axis and as a fixed value")
+    dims = tuple(axes)
+    coords = tuple(tuple(_axis_values(name, axes[name]).tolist()) for name in dims)
+    values = {name: _fixed_value(name, v) for name, v in fixed.items()}
+    present = set(dims) | set(values)
+    if normalized:
+        if model != "function":
+            raise ValueError("model='weights' runs at a finite width: use the physical axes, not Y")
+        if "c" not in present:
+            raise ValueError("a normalised scan needs c (axis or keyword)")
+    else:
+        if ("lr" in present) == ("c" in present):
+            raise ValueError("give exactly one of lr and c (as an axis or a keyword)")
+        if "width" not in present:
+            raise ValueError("width is required (as an axis or a keyword)")
+        if model == "weights":
+            for name in ("ntk0", "f0"):
+                if name in present:
+                    raise ValueError(f"model='weights' draws {name} from random weights; do not give {name}")
+            widths = coords[dims.index("width")] if "width" in dims else (values["width"],)
+            if any(w != int(w) for w in widths):
+                raise ValueError("model='weights' needs integer widths")
+        else:
+            for name in ("ntk0", "f0", "y", "x", "param"):
+                if name not in present:
+                    values[name] = _DEFAULTS[name]
+        for name in ("y", "x", "param"):
+            if name not in present:
+                values[name] = _DEFAULTS[name]
+    steps = positive_int(steps, "steps")
+    sharpness_every = positive_int(sharpness_every, "sharpness_every")
+    if not isinstance(criteria, _regimes.RegimeCriteria):
+        raise TypeError(f"criteria must be a sharpdyn.regimes.RegimeCriteria, got {type(criteria).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    sigma = _fixed_value("sigma", sigma)
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    if chunk_size is None:
+        chunk_size = 256 if model == "weights" else 1 << 18
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    shape = tuple(len(c) for c in coords)
+    row = int(np.prod(shape[1:], dtype=np.int64))
+    return GridSpec(
+        dims=dims, coords=coords, fixed=tuple(sorted(values.items())), normalized=normalized, model=model,
+        steps=steps, sharpness_every=sharpness_every, criteria=criteria, seed=int(seed), sigma=sigma,
+        rows_per_chunk=max(1, chunk_size // max(row, 1)), threads=threads_arg(threads), isa=isa_arg(isa),
+    )
+
+
+def _function_inputs(spec: GridSpec, r0: int, r1: int) -> tuple[np.ndarray, ...]:
+    """(lr, ntk0, f0, kappa, y) on rows [r0, r1), as :func:`sharpdyn.scan.uv` computes them."""
+    v = lambda name: spec.values(name, r0, r1)  # noqa: E731
+    if spec.normalized:
+        c, Y = v("c"), v("Y")
+        g0 = -Y if "g0" not in spec.dims and "g0" not in dict(spec.fixed) else v("g0")
+        one = np.ones_like(c)
+        return one, c, g0 + Y, one, Y
+    width, x, s = v("width"), v("x"), v("param")
+    kappa = np.empty(width.shape)
+    for s_value in np.unique(s):  # kappa exactly as scan.uv: parameterization.kappa per exponent
+        sel = s == s_value
+        kappa[sel] = _param.kappa(width[sel], x[sel] * x[sel], float(s_value))
+    lam = v("ntk0")
+    lr = v("lr") if "lr" in spec.dims or "lr" in dict(spec.fixed) else v("c") / lam
+    return lr, lam, v("f0"), kappa, v("y")
+
+
+def compute_chunk(spec: GridSpec, k: int) -> dict[str, np.ndarray]:
+    """Per-point results on chunk ``k`` (rows ``spec.chunk_rows(k)``), shaped like the rows.
+
+    A pure function of ``(spec, k)``: what :func:`grid` runs locally or on Dask workers.
+    """
+    r0, r1 = spec.chunk_rows(k)
+    shape = (r1 - r0,) + spec.shape[1:]
+    if spec.model == "weights":
+        out = _weights_chunk(spec, r0, r1)
+    else:
+        lr, lam, f0, kappa, y = _function_inputs(spec, r0, r1)
+        if np.any(~np.isfinite(lr)):
+            raise ValueError("c / ntk0 is not finite: ntk0 must be > 0 where c is given")
+        out = run_flat(lr.ravel(), lam.ravel(), f0.ravel(), kappa.ravel(), y.ravel(), steps=spec.steps,
+                       sharpness_every=spec.sharpness_every, criteria=spec.criteria, threads=spec.threads,
+                       isa=spec.isa)
+        if not spec.normalized and "lr" not in spec.dims:
+            out["lr"] = np.ascontiguousarray(lr).ravel()
+    return {name: np.asarray(a).reshape(shape) for name, a in out.items()}
+
+
+def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, np.ndarray]:
+    """Parameter-space GD (sharpdyn.uv.train) from per-point random weights."""
+    from . import uv as _uv
+
+    v = lambda name: np.ascontiguousarray(spec.values(name, r0, r1)).ravel()  # noqa: E731
+    width, x, y, s = v("width"), v("x"), v("y"), v("param")
+    n_points = width.size
+    row = int(np.prod(spec.shape[1:], dtype=np.int64))
+    index = r0 * row + np.arange(n_points)
+    given_lr = "lr" in spec.dims or "lr" in dict(spec.fixed)
+    rate = v("lr") if given_lr else v("c")
+    keys = np.stack([width, x, y, s], axis=1)
+    out: dict[str, np.ndarray] = {}
+    for key in np.unique(keys, axis=0):
+        sel = np.flatnonzero(np.all(keys == key, axis=1))
+        n, xv, yv, sv = int(key[0]), float(key[1]), float(key[2]), float(key[3])
+        std = float(_param.init_std(n, sv, spec.sigma))
+        u = np.empty((sel.size, n))
+        w = np.empty((sel.size, n))
+        for row_i, i in enumerate(index[sel]):
+            rng = np.random.default_rng((spec.seed, int(i)))
+            u[row_i] = rng.standard_normal(n) * std
+            w[row_i] = rng.standard_normal(n) * std
+        gam = float(_param.gamma(n, sv))
+        h = u * xv
+        ntk0 = gam * gam * (np.einsum("bn,bn->b", h, h) + np.einsum("bn,bn->b", w, w) * xv * xv)
+        lr = rate[sel] if given_lr else rate[sel] / ntk0
+        tr = _uv.train(u, w, lr=lr, steps=spec.steps, x=xv, y=yv, param=sv, threads=spec.threads or None)
+        part = _series_statistics(tr, spec)
+        part.update(f0=tr.f[:, 0], ntk0=tr.ntk[:, 0], lr=lr)
+        for name, a in part.items():
+            out.setdefault(name, np.empty(n_points, dtype=a.dtype))[sel] = a
+    return out
+
+
+def _series_statistics(tr: Any, spec: GridSpec) -> dict[str, np.ndarray]:
+    """The scan's per-point fields from recorded runs (batch, steps + 1)."""
+    crit = spec.criteria
+    summary = _regimes.summarize(tr.loss, tr.sharpness, lr=tr.lr, diverged=tr.diverged, criteria=crit)
+    B, T1 = tr.loss.shape
+    last = np.where(tr.diverged, tr.diverged_at - 1, T1 - 1)
+    idx = np.arange(B)
+    sampled = np.arange(T1) % spec.sharpness_every == 0
+    sampled[-1] = True
+    with np.errstate(invalid="ignore"):
+        S = np.where(sampled & np.isfinite(tr.sharpness), tr.sharpness, np.nan)
+        df = np.abs(tr.f - tr.y)
+        above = ~(df <= math.sqrt(crit.converged_rtol) * df[:, :1])
+    above[:, 0] = df[:, 0] > math.sqrt(crit.converged_rtol) * df[:, 0]
+    last_above = np.where(above.any(axis=1), T1 - 1 - np.argmax(above[:, ::-1], axis=1), -1)
+    converged_at = np.where(~tr.diverged & (last_above < T1 - 1), last_above + 1, -1)
+    f_last = tr.f[idx, last]
+    return {
+        "f": np.where(tr.diverged, np.inf, f_last), "ntk": np.where(tr.diverged, np.inf, tr.ntk[idx, last]),
+        "diverged": tr.diverged, "diverged_at": tr.diverged_at, "converged_at": converged_at,
+        "initial_loss": summary.initial_loss, "max_loss": summary.max_loss, "final_loss": summary.final_loss,
+        "initial_sharpness": summary.initial_sharpness, "final_sharpness": summary.final_sharpness,
+        "min_sharpness": np.nanmin(S, axis=1), "max_sharpness": np.nanmax(S, axis=1),
+        "late_edge_ratio": np.where(tr.diverged, np.nan, summary.late_edge_ratio),
+        "late_loss_increase": summary.late_loss_increase & ~tr.diverged,
+        "regime": _regimes.label_codes(summary, crit),
+    }
+
+
+# ----------------------------------------------------------------------------------- store
+
+
+class _ZarrStore:
+    """A Zarr group holding one array per variable (chunked like the scan) and a ``done``
+    flag per chunk, written after the chunk's data."""
+
+    def __init__(self, path: str | Path, spec: GridSpec):
+        try:
+            import zarr
+        except ImportError as exc:  # pragma: no cover - exercised without the extra only
+            raise ImportError("store= needs zarr: pip install 'sharpdyn[scan]'") from exc
+        self.spec = spec
+        self.group = zarr.open_group(str(path), mode="a")
+        attrs = dict(self.group.attrs)
+        if "sharpdyn_scan" in attrs:
+            if attrs["sharpdyn_scan"] != spec.to_json():
+                raise ValueError(f"store {str(path)!r} holds a different scan; use a new path")
+        elif len(list(self.group.keys())) > 0:
+            raise ValueError(f"store {str(path)!r} is not empty and holds no sharpdyn scan")
+        else:
+            self.group.attrs["sharpdyn_scan"] = spec.to_json()
+        if "done" not in self.group:
+            self.group.create_array("done", shape=(spec.n_chunks,), chunks=(1,), dtype="uint8", fill_value=0,
+                                    dimension_names=("chunk",))
+
+    def done(self) -> np.ndarray:
+        return np.asarray(self.group["done"][:], dtype=bool)
+
+    def write(self, k: int, data: Mapping[str, np.ndarray]) -> None:
+        r0, r1 = self.spec.chunk_rows(k)
+        chunks = (self.spec.rows_per_chunk,) + self.spec.shape[1:]
+        for name, a in data.items():
+            if name not in self.group:
+                self.group.create_array(name, shape=self.spec.shape, chunks=chunks, dtype=a.dtype,
+                                        fill_value=_fill(a.dtype), dimension_names=self.spec.dims)
+            self.group[name][r0:r1] = a
+        self.group["done"][k] = 1
+
+    def read(self, k: int) -> dict[str, np.ndarray]:
+        r0, r1 = self.spec.chunk_rows(k)
+        return {name: np.asarray(arr[r0:r1]) for name, arr in self.group.arrays() if name != "done"}
+
+
+def _fill(dtype: np.dtype) -> Any:
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return np.nan
+    if dtype.kind == "b":
+        return False
+    return -1 if dtype.kind == "i" else 0
+
+
+# ------------------------------------------------------------------------------------ grid
+
+
+def grid(
+    axes: Mapping[str, Any],
+    *,
+    steps: int,
+    lr: Any = None,
+    c: Any = None,
+    ntk0: Any = None,
+    f0: Any = None,
+    y: Any = None,
+    width: Any = None,
+    x: Any = None,
+    param: Any = None,
+    Y: Any = None,
+    g0: Any = None,
+    model: str = "function",
+    seed: int = 0,
+    sigma: float = 1.0,
+    sharpness_every: int = 1,
+    criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
+    chunk_size: int | None = None,
+    store: str | Path | None = None,
+    client: Any = None,
+    progress: bool = True,
+    threads: int | None = None,
+    isa: str = "auto",
+    on_chunk: Callable[[int], None] | None = None,
+):
+    """Scan the UV model over the Cartesian product of named axes.
+
+    Parameters
+    ----------
+    axes:
+        ``{name: 1-D values}`` in dimension order, e.g. ``{"c": np.linspace(0.5, 5, 512),
+        "f0": np.linspace(-2, 2, 512)}``. Names: see the module docstring. Empty axes,
+        non-finite values and unknown names raise ``ValueError``.
+    steps:
+        GD steps per point (>= 1).
+    lr, c, ntk0, f0, y, width, x, param, Y, g0:
+        Fixed values of the inputs that are not axes (defaults: ``ntk0=1``, ``f0=0``,
+        ``y=1``, ``x=1``, ``param="sp"``; ``g0=-Y``); ``width`` and one of ``lr``/``c`` are
+        required in a physical scan, ``c`` in a normalised one.
+    model:
+        ``"function"`` (default): the exact function-space map. ``"weights"``: real
+        gradient descent on ``(u, v)`` (:func:`sharpdyn.uv.train`) at the given integer
+        width from random weights ``N(0, sigma^2/n^s)``; point ``i`` of the row-major
+        flattened grid uses ``numpy.random.default_rng((seed, i))``, so results do not
+        depend on chunking. ``f0``/``ntk0`` are then outputs (the drawn initial state),
+        and ``c`` means ``lr = c / ntk0`` per point.
+    sharpness_every, criteria:
+        As in :func:`sharpdyn.scan.uv`.
+    chunk_size:
+        Points per chunk (rounded to whole rows of the first axis); default 2^18
+        (``model="weights"``: 256).
+    store:
+        Path of a Zarr group. Finished chunks are written there as they complete and
+        skipped when the same scan is run again (resume). A store holding another scan
+        raises ``ValueError``.
+    client:
+        A ``dask.distributed.Client``: chunks run as tasks on its workers.
+    progress:
+        Show a tqdm progress bar over chunks.
+    threads, isa:
+        OpenMP threads per chunk and instruction set (never change the result).
+    on_chunk:
+        Called with the chunk index after each chunk is stored (a hook for monitoring).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``axes`` (``param`` as the exponent ``s``), variables :data:`FIELDS`
+        (``regime`` as codes with CF ``flag_values``/``flag_meanings``), plus ``lr`` when
+        it is derived from ``c``, and ``f0``/``ntk0`` for ``model="weights"``. Attributes
+        record the fixed inputs, ``steps``, the model and the criteria.
+    """
+    try:
+        import xarray as xr
+    except ImportError as exc:  # pragma: no cover - exercised without the extra only
+        raise ImportError("scan.grid needs xarray: pip install 'sharpdyn[scan]'") from exc
+    from tqdm import tqdm
+
+    fixed = dict(lr=lr, c=c, ntk0=ntk0, f0=f0, y=y, width=width, x=x, param=param, Y=Y, g0=g0)
+    spec = grid_spec(axes, steps=steps, fixed=fixed, model=model, sharpness_every=sharpness_every,
+                     criteria=criteria, seed=seed, sigma=sigma, chunk_size=chunk_size, threads=threads, isa=isa)
+    zstore = _ZarrStore(store, spec) if store is not None else None
+    done = zstore.done() if zstore is not None else np.zeros(spec.n_chunks, dtype=bool)
+    results: dict[int, dict[str, np.ndarray]] = {}
+    todo = [k for k in range(spec.n_chunks) if not done[k]]
+
+    def finish(k: int, data: dict[str, np.ndarray]) -> None:
+        if zstore is not None:
+            zstore.write(k, data)
+        results[k] = data
+        if on_chunk is not None:
+            on_chunk(k)
+
+    with tqdm(total=spec.n_chunks, initial=spec.n_chunks - len(todo), desc="scan", unit="chunk",
+              disable=not progress) as bar:
+        if client is None:
+            for k in todo:
+                finish(k, compute_chunk(spec, k))
+                bar.update(1)
+        else:
+            from distributed import as_completed
+
+            futures = client.map(compute_chunk, [spec] * len(todo), todo, pure=False)
+            index = {f.key: k for f, k in zip(futures, todo)}
+            for future, data in as_completed(futures, with_results=True):
+                finish(index[future.key], data)
+                bar.update(1)
+    for k in range(spec.n_chunks):
+        if k not in results:
+            results[k] = zstore.read(k)  # type: ignore[union-attr]
+    names = list(results[0])
+    data_vars = {}
+    for name in names:
+        arr = np.concatenate([results[k][name] for k in range(spec.n_chunks)], axis=0)
+        data_vars[name] = (spec.dims, arr)
+    ds = xr.Dataset(data_vars, coords={d: np.asarray(cv, dtype=np.float64) for d, cv in zip(spec.dims, spec.coords)})
+    ds["regime"].attrs.update(flag_values=list(range(len(_regimes.REGIMES))),
+                              flag_meanings=" ".join(_regimes.REGIMES))
+    ds.attrs.update({f"fixed_{k}": v for k, v in spec.fixed})
+    ds.attrs.update(steps=spec.steps, model=spec.model, normalized=int(spec.normalized),
+                    sharpness_every=spec.sharpness_every, criteria=json.dumps(asdict(spec.criteria)),
+                    seed=spec.seed, sigma=spec.sigma)
+    return ds
