@@ -1,0 +1,159 @@
+"""Figures of phase scans (:func:`sharpdyn.scan.grid` datasets): the regime map (phase
+diagram) and heat maps of any per-point quantity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from ..regimes import REGIMES
+
+REGIME_COLORS: dict[str, str] = {
+    "divergence": "#3b3b3b",
+    "edge_of_stability": "#d62728",
+    "catapult": "#ff9f1c",
+    "progressive_sharpening": "#2ca02c",
+    "sharpness_reduction": "#1f77b4",
+    "lazy": "#c7c7e2",
+}
+"""One colour per regime (fixed, so every phase diagram reads the same)."""
+
+AXIS_LABELS: dict[str, str] = {
+    "c": "c = η λ₀",
+    "lr": "learning rate η",
+    "Y": "Y = η √κ y",
+    "g0": "g₀ = η √κ (f₀ − y)",
+    "ntk0": "initial NTK λ₀",
+    "f0": "initial output f₀",
+    "y": "target y",
+    "width": "width n",
+    "x": "input x",
+    "param": "parameterization exponent s",
+}
+
+DERIVED: dict[str, tuple[str, Any]] = {
+    "lr_final_sharpness": ("η × final sharpness (2 = edge of stability)", lambda ds: ds["lr"] * ds["final_sharpness"]),
+    "peak_loss_ratio": ("catapult peak loss / initial loss", lambda ds: ds["max_loss"] / ds["initial_loss"]),
+    "time_to_converge": ("steps to converge (L ≤ 1e-10 L₀)", lambda ds: ds["converged_at"].where(ds["converged_at"] >= 0)),
+}
+"""Quantities :func:`plot_heatmap` derives from a scan by name (label, function)."""
+
+
+def _plane(ds: Any) -> tuple[str, str | None]:
+    dims = list(ds["regime"].dims)
+    if len(dims) == 1:
+        return dims[0], None
+    if len(dims) == 2:
+        return dims[0], dims[1]
+    raise ValueError(f"a figure needs a 1-D or 2-D scan; select a plane first (dims {dims})")
+
+
+def _lr_field(ds: Any) -> Any:
+    if "lr" in ds:
+        return ds["lr"]
+    if int(ds.attrs.get("normalized", 0)) == 1:
+        return ds["f"] * 0 + 1.0
+    raise ValueError("the scan has no learning-rate field")
+
+
+def _mesh(ax, ds, field, xdim, ydim, **kw):
+    x = np.asarray(ds[xdim].values, dtype=float)
+    if ydim is None:
+        y = np.array([0.0, 1.0])
+        values = np.asarray(field)[None, :]
+        ax.set_yticks([])
+    else:
+        y = np.asarray(ds[ydim].values, dtype=float)
+        values = np.asarray(field).T
+        ax.set_ylabel(AXIS_LABELS.get(ydim, ydim))
+    ax.set_xlabel(AXIS_LABELS.get(xdim, xdim))
+    return ax.pcolormesh(_edges(x), _edges(y) if ydim is not None else y, values, shading="flat", **kw)
+
+
+def _edges(v: np.ndarray) -> np.ndarray:
+    if v.size == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5])
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.8, "lw": 0}
+
+
+def _guides(ax, xdim: str, ydim: str | None) -> None:
+    for dim, line in ((xdim, ax.axvline), (ydim, ax.axhline)):
+        if dim == "c":
+            for value, text in ((2.0, "c = 2"), (4.0, "c = 4")):
+                line(value, color="k", ls="--", lw=1.0)
+                if line is ax.axvline:
+                    ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                                textcoords="offset points", fontsize=8, bbox=_LABEL_BOX)
+    if ydim == "Y":
+        ax.axhline(1.0, color="k", ls=":", lw=1.0)
+        ax.annotate("Y = 1", (1.0, 1.0), xycoords=("axes fraction", "data"), xytext=(-36, 3),
+                    textcoords="offset points", fontsize=8, bbox=_LABEL_BOX)
+
+
+def plot_phase_diagram(ds: Any, *, title: str | None = None, guides: bool = True) -> Figure:
+    """Regime map of a 1-D or 2-D scan: one colour per regime of
+    :data:`sharpdyn.regimes.REGIMES`, a legend naming every regime, dashed guides at
+    ``c = 2`` and ``c = 4`` (the large-width catapult and divergence boundaries) and at
+    ``Y = 1`` when those are axes."""
+    xdim, ydim = _plane(ds)
+    fig = Figure(figsize=(7.8, 4.6 if ydim is not None else 2.4), layout="constrained")
+    ax = fig.subplots()
+    cmap = ListedColormap([REGIME_COLORS[name] for name in REGIMES])
+    norm = BoundaryNorm(np.arange(len(REGIMES) + 1) - 0.5, cmap.N)
+    _mesh(ax, ds, ds["regime"].values, xdim, ydim, cmap=cmap, norm=norm)
+    if guides:
+        _guides(ax, xdim, ydim)
+    codes = np.asarray(ds["regime"].values)
+    handles = [
+        Patch(facecolor=REGIME_COLORS[name], edgecolor="k", lw=0.5,
+              label=f"{name.replace('_', ' ')} ({np.mean(codes == i):.0%})")
+        for i, name in enumerate(REGIMES)
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="regime",
+              frameon=False)
+    steps = ds.attrs.get("steps")
+    ax.set_title(title or f"UV-model phase diagram ({codes.size:,} runs, {steps} steps, {ds.attrs.get('model', 'function')})")
+    return fig
+
+
+def plot_heatmap(ds: Any, quantity: str, *, log: bool = False, title: str | None = None, cmap: str = "viridis") -> Figure:
+    """Heat map of a per-point variable of the scan, or of a derived quantity named in
+    :data:`DERIVED` (``"lr_final_sharpness"``, ``"peak_loss_ratio"``,
+    ``"time_to_converge"``). Diverged points are left blank. ``log`` uses a log colour scale."""
+    from matplotlib.colors import LogNorm
+
+    xdim, ydim = _plane(ds)
+    if quantity in DERIVED:
+        label, fn = DERIVED[quantity]
+        if quantity == "lr_final_sharpness":
+            field = _lr_field(ds) * ds["final_sharpness"]
+        else:
+            field = fn(ds)
+    elif quantity in ds:
+        label, field = quantity.replace("_", " "), ds[quantity]
+    else:
+        raise ValueError(f"unknown quantity {quantity!r}; use a variable of the scan {sorted(ds.data_vars)} "
+                         f"or one of {sorted(DERIVED)}")
+    values = np.asarray(field.values, dtype=float)
+    values = np.where(np.asarray(ds["diverged"].values), np.nan, values)
+    finite = values[np.isfinite(values)]
+    norm = None
+    if log and finite.size and np.any(finite > 0):
+        values = np.where(values > 0, values, np.nan)
+        norm = LogNorm(vmin=np.nanmin(values), vmax=np.nanmax(values))
+    fig = Figure(figsize=(7.2, 4.6 if ydim is not None else 2.4), layout="constrained")
+    ax = fig.subplots()
+    ax.set_facecolor("#e8e8e8")
+    mesh = _mesh(ax, ds, values, xdim, ydim, cmap=cmap, norm=norm)
+    fig.colorbar(mesh, ax=ax, label=label)
+    _guides(ax, xdim, ydim)
+    ax.set_title(title or f"{label} (grey: diverged)")
+    return fig
