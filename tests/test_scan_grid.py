@@ -154,6 +154,7 @@ def test_weights_scan_is_chunk_invariant_and_matches_function_scan():
         ({"c": [0.5]}, dict(width=8, chunk_size=0), ValueError, "chunk_size"),
         ({"param": ["xp"]}, dict(width=8, c=1.0), ValueError, "param"),
         ({"c": [0.5], "f0": [0.0]}, dict(width=8, f0=0.0), ValueError, "both"),
+        ({"c": [0.5], "ntk0": [0.0, 1.0]}, dict(width=8), ValueError, "ntk0 must be > 0"),
     ],
     ids=lambda v: None,
 )
@@ -162,3 +163,32 @@ def test_bad_grids_raise_clear_errors(axes, kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         scan.grid(axes, **args)
+
+
+def test_point_scan_works_without_optional_deps_and_grid_names_the_extra():
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import importlib.abc, sys
+        class Hide(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in {"dask", "distributed", "zarr", "xarray", "numba"}:
+                    raise ModuleNotFoundError(f"No module named {name!r} (hidden by test)")
+                return None
+        sys.meta_path.insert(0, Hide())
+        from sharpdyn import scan
+        res = scan.uv([0.5, 3.0, 5.0], 1.0, 0.0, width=4096, y=0.01, steps=300)
+        print(res.regime_names.tolist())
+        try:
+            scan.grid({"c": [1.0]}, width=8, steps=10, progress=False)
+        except ImportError as exc:
+            print("ImportError:", exc)
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "['lazy', 'catapult', 'divergence']" in res.stdout
+    assert "pip install 'sharpdyn[scan]'" in res.stdout

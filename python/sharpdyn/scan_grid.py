@@ -202,6 +202,10 @@ def grid_spec(
             raise ValueError("give exactly one of lr and c (as an axis or a keyword)")
         if "width" not in present:
             raise ValueError("width is required (as an axis or a keyword)")
+        if "c" in present and model == "function":
+            ntk = coords[dims.index("ntk0")] if "ntk0" in dims else (values.get("ntk0", _DEFAULTS["ntk0"]),)
+            if min(ntk) <= 0:
+                raise ValueError("ntk0 must be > 0 when the learning rate is given as c = lr * ntk0")
         if model == "weights":
             for name in ("ntk0", "f0"):
                 if name in present:
