@@ -183,3 +183,18 @@ def test_bad_input_raises_value_error(kwargs, match):
 def test_criteria_type_is_checked():
     with pytest.raises(TypeError, match="criteria"):
         scan.uv(0.5, 1.0, 0.0, width=16, steps=10, criteria={"eos_band": 0.1})
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [regimes.RegimeCriteria(window_fraction=1.0, eos_band=0.2),
+     regimes.RegimeCriteria(window_fraction=0.37, rel_change=0.2, spike_factor=1.5, converged_rtol=1e-6)],
+    ids=["whole-run-window", "loose"],
+)
+def test_labels_follow_custom_criteria(grouped, criteria):
+    lr, lam, f0, width, y, group = grouped
+    sel = group == 2
+    steps = 151
+    res = scan.uv(lr[sel], lam[sel], f0[sel], width=width[sel], y=y[sel], steps=steps, criteria=criteria)
+    tr = uv.iterate(f0[sel], lam[sel], lr=lr[sel], width=int(width[sel][0]), steps=steps, y=float(y[sel][0]))
+    np.testing.assert_array_equal(res.regime_names, uv.classify(tr, criteria=criteria))
