@@ -331,24 +331,41 @@ void hessian(const Network& net, const double* params, const double* X, const do
         }
       }
       const bool second = !gauss_newton && a > b;
-      const std::int64_t rows = ni * nj;
+      const bool diagonal = a == b;
 #ifdef SHARPDYN_HAS_OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
       {
-        MatrixXd A(rows, N);
+        MatrixXd A(ni * nj, N);
 #ifdef SHARPDYN_HAS_OPENMP
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
 #endif
         for (std::int64_t k = 0; k < nk; ++k) {
+          // In a diagonal block only units i >= k are computed; the rest is mirrored.
+          const std::int64_t i0 = diagonal ? k : 0;
+          const std::int64_t rows = (ni - i0) * nj;
           for (std::int64_t n = 0; n < N; ++n) {
-            Eigen::Map<MatrixXd> col(A.col(n).data(), nj, ni);  // (j, i)
-            col.noalias() = hh[a].row(n).transpose() * C[n].col(k).transpose();
+            Eigen::Map<MatrixXd> col(A.col(n).data(), nj, ni - i0);  // (j, i - i0)
+            col.noalias() = hh[a].row(n).transpose() * C[n].col(k).tail(ni - i0).transpose();
             if (second) {
               col.topRows(na).noalias() += E[n].col(k) * s.delta[a + 1].row(n);
             }
           }
-          H.block(aoff[a], aoff[b] + k * nh[b], rows, nh[b]).noalias() = A * hh[b];
+          H.block(aoff[a] + i0 * nj, aoff[b] + k * nh[b], rows, nh[b]).noalias() =
+              A.topRows(rows) * hh[b];
+        }
+      }
+      if (diagonal) {
+        for (std::int64_t k = 0; k < ni; ++k) {
+          // Unit block (k, k): make it exactly symmetric.
+          const std::int64_t base = aoff[a] + k * nj;
+          for (std::int64_t r = 0; r < nj; ++r) {
+            for (std::int64_t c = r + 1; c < nj; ++c) H(base + r, base + c) = H(base + c, base + r);
+          }
+          for (std::int64_t i = 0; i < k; ++i) {
+            H.block(aoff[a] + i * nj, aoff[a] + k * nj, nj, nj) =
+                H.block(aoff[a] + k * nj, aoff[a] + i * nj, nj, nj).transpose();
+          }
         }
       }
     }
