@@ -139,3 +139,39 @@ def test_init_scale_follows_parameterization():
     u_mup, _ = uv.init(4096, param="mup", seed=0)
     assert np.std(u_sp) == pytest.approx(1.0, rel=0.05)
     assert np.std(u_mup) == pytest.approx(1.0 / 64.0, rel=0.05)
+
+
+def _numpy_function_trajectory(f0, lam0, lr, kappa, y, steps):
+    """Independent pure-NumPy recording of the map, with the documented divergence rule."""
+    f0, lam0, lr = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (f0, lam0, lr)))
+    F = np.full(f0.shape + (steps + 1,), np.nan)
+    K = np.full_like(F, np.nan)
+    at = np.full(f0.shape, -1)
+    for i in np.ndindex(f0.shape):
+        f, lam = float(f0[i]), float(lam0[i])
+        bound = 1e6 * (abs(f - y) + abs(y) + 1.0)
+        F[i + (0,)], K[i + (0,)] = f, lam
+        for t in range(1, steps + 1):
+            df = f - y
+            f, lam = f - lr[i] * lam * df + lr[i] ** 2 * kappa * f * df * df, lam + lr[i] * kappa * df * (lr[i] * lam * df - 4 * f)
+            if not (abs(f - y) <= bound and np.isfinite(lam)):
+                at[i] = t
+                break
+            F[i + (t,)], K[i + (t,)] = f, lam
+    return F, K, at
+
+
+def test_iterate_records_the_map_and_stops_at_divergence():
+    width, y = 16, 1.0
+    f0 = np.array([0.2, -0.4, 0.9, 0.1])
+    lam0 = np.array([1.0, 2.0, 3.9, 6.0])
+    lr = np.array([0.5, 1.0, 1.0, 1.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        F, K, at = _numpy_function_trajectory(f0, lam0, lr, 1.0 / width, y, 60)
+    assert (at > 0).any() and (at < 0).any()
+    for threads in (1, 2):
+        tr = uv.iterate(f0, lam0, lr=lr, width=width, y=y, steps=60, threads=threads)
+        np.testing.assert_array_equal(tr.diverged_at, at)
+        np.testing.assert_allclose(tr.f, F, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(tr.ntk, K, rtol=1e-12, atol=1e-300)
+        np.testing.assert_array_equal(np.isnan(tr.f), np.isnan(F))

@@ -31,6 +31,31 @@ void register_uv(py::module_& m) {
       "Flat arrays of equal length in; (f, ntk, diverged_at) out.");
 
   m.def(
+      "uv_function_trajectory",
+      [](const darray& f0, const darray& lam0, const darray& lr, const darray& kappa,
+         const darray& y, std::int64_t steps, int threads) {
+        const py::ssize_t n = f0.size();
+        require_size(lam0, n, "ntk");
+        require_size(lr, n, "lr");
+        require_size(kappa, n, "kappa");
+        require_size(y, n, "y");
+        const py::ssize_t T1 = steps + 1;
+        darray f_rec({n, T1}), lam_rec({n, T1});
+        i64array at(n);
+        {
+          py::gil_scoped_release release;
+          uv::function_trajectory(f0.data(), lam0.data(), lr.data(), kappa.data(), y.data(), n,
+                                  steps, f_rec.mutable_data(), lam_rec.mutable_data(),
+                                  at.mutable_data(), threads);
+        }
+        return py::make_tuple(f_rec, lam_rec, at);
+      },
+      py::arg("f0"), py::arg("ntk0"), py::arg("lr"), py::arg("kappa"), py::arg("y"),
+      py::arg("steps"), py::arg("threads") = 0,
+      "Flat arrays of equal length in; recorded (f, ntk) of shape (n, steps + 1) and "
+      "diverged_at out.");
+
+  m.def(
       "uv_train",
       [](const darray& u0, const darray& v0, const darray& x, const darray& lr, double y,
          double gamma, std::int64_t steps, int threads) {

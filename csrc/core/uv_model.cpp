@@ -34,6 +34,37 @@ void function_map(const double* f0, const double* lam0, const double* lr, const 
   }
 }
 
+void function_trajectory(const double* f0, const double* lam0, const double* lr,
+                         const double* kappa, const double* y, std::int64_t count,
+                         std::int64_t steps, double* f_rec, double* lam_rec,
+                         std::int64_t* diverged_at, int threads) {
+  const int nt = resolve_threads(threads);
+  const std::int64_t T1 = steps + 1;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (std::int64_t i = 0; i < count; ++i) {
+    double* F = f_rec + i * T1;
+    double* K = lam_rec + i * T1;
+    double f = f0[i], lam = lam0[i];
+    const double eta = lr[i], k = kappa[i], yy = y[i];
+    const double bound = divergence_bound(f, yy);
+    F[0] = f;
+    K[0] = lam;
+    std::int64_t at = -1;
+    for (std::int64_t t = 1; t <= steps; ++t) {
+      function_step(f, lam, eta, k, yy);
+      if (is_diverged(f, lam, yy, bound)) {
+        at = t;
+        for (std::int64_t r = t; r <= steps; ++r) F[r] = K[r] = nan;
+        break;
+      }
+      F[t] = f;
+      K[t] = lam;
+    }
+    diverged_at[i] = at;
+  }
+}
+
 namespace {
 
 struct State {

@@ -61,6 +61,15 @@ void function_map(const double* f0, const double* lam0, const double* lr, const 
                   const double* y, std::int64_t count, std::int64_t steps, double* f_out,
                   double* lam_out, std::int64_t* diverged_at, int threads);
 
+// Like function_map, but records every state: f_rec and lam_rec are (count, steps + 1)
+// row-major, index 0 = the initial state. A run that leaves its divergence bound (taken
+// from its initial state, as in function_map) stops; the entries from that step on are NaN
+// and diverged_at[i] is the step, else -1.
+void function_trajectory(const double* f0, const double* lam0, const double* lr,
+                         const double* kappa, const double* y, std::int64_t count,
+                         std::int64_t steps, double* f_rec, double* lam_rec,
+                         std::int64_t* diverged_at, int threads);
+
 // Parameter-space gradient descent on (u, v) for a batch of runs.
 //   u0: (batch, n, d) row-major, v0: (batch, n), x: (d), lr: (batch)
 //   records (batch, steps + 1) arrays loss, f, ntk, sharpness (index 0 = initial).

@@ -358,6 +358,7 @@ def iterate(
     x: Any = 1.0,
     y: float = 1.0,
     param: _param.Param = "sp",
+    threads: int | None = None,
 ) -> Trajectory:
     """Record a function-space trajectory from ``(f0, ntk0)`` (scalars or 1-D batches).
 
@@ -382,26 +383,12 @@ def iterate(
     if f.ndim > 1:
         raise ValueError("f0, ntk0, lr must be scalars or 1-D batches")
     k = float(_param.kappa(n, x_norm**2, s))
-    T1 = steps + 1
-    F = np.full(f.shape + (T1,), np.nan)
-    K = np.full_like(F, np.nan)
-    F[..., 0], K[..., 0] = f, lam
-    at = np.full(f.shape, -1, dtype=np.int64)
-    bound = 1e6 * (np.abs(f - yv) + abs(yv) + 1.0)  # as csrc/core/uv_model.hpp
-    cur_f, cur_l = f.astype(np.float64), lam.astype(np.float64)
-    kk = np.full(f.shape, k)
-    yy = np.full(f.shape, yv)
-    for t in range(1, T1):
-        alive = at < 0
-        if not np.any(alive):
-            break
-        nf, nl, _ = _run_map(cur_f, cur_l, eta, kk, yy, 1, 0)
-        bad = alive & ~((np.abs(nf - yv) <= bound) & np.isfinite(nl))
-        at = np.where(bad, t, at)
-        ok = alive & ~bad
-        F[..., t] = np.where(ok, nf, np.nan)
-        K[..., t] = np.where(ok, nl, np.nan)
-        cur_f, cur_l = np.where(ok, nf, cur_f), np.where(ok, nl, cur_l)
+    shape = f.shape
+    flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (f, lam, eta)]
+    kk = np.full(flat[0].shape, k)
+    yy = np.full(flat[0].shape, yv)
+    F, K, at = _core.uv_function_trajectory(flat[0], flat[1], flat[2], kk, yy, steps, threads_arg(threads))
+    F, K, at = F.reshape(shape + (steps + 1,)), K.reshape(shape + (steps + 1,)), at.reshape(shape)
     with np.errstate(invalid="ignore", over="ignore"):
         df = F - yv
         S = 0.5 * K + np.sqrt(np.maximum(0.25 * K * K + k * df * (3.0 * F - yv), 0.0))

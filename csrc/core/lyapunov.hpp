@@ -1,0 +1,28 @@
+// Lyapunov exponents from exact derivatives, batched over parameters (OpenMP).
+//
+// 1-D (cubic map): lambda = (1/N) sum_{t=T}^{T+N-1} log |f'(x_t)|, the time average of the log
+// of the derivative along the orbit after T transient steps. The product of |f'| is accumulated
+// and its log taken whenever it nears over/underflow, which is exact up to rounding. A
+// superstable orbit (f'(x_t) = 0 exactly) gives -inf.
+//
+// 2-D (UV normalised map): the full spectrum by the QR (Gram-Schmidt) method of Benettin et al.
+// (1980) / Eckmann & Ruelle (1985): propagate an orthonormal frame Q by the Jacobian,
+// re-orthonormalise each step (J Q = Q' R) and average log R_ii. lambda_1 >= lambda_2 and
+// lambda_1 + lambda_2 = (1/N) sum log |det J_t| up to rounding.
+//
+// An orbit that diverges within T + N steps gets NaN exponents and diverged_at = that step.
+#pragma once
+
+#include <cstdint>
+
+namespace sharpdyn::lyapunov {
+
+void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
+           std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads);
+
+// spectrum: (count, 2) row-major, largest first.
+void uv_spectrum(const double* Y, const double* g0, const double* z0, std::int64_t count,
+                 std::int64_t n_transient, std::int64_t n_steps, double* spectrum,
+                 std::int64_t* diverged_at, int threads);
+
+}  // namespace sharpdyn::lyapunov

@@ -1,0 +1,331 @@
+#include "core/orbit_kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/cubic_map.hpp"
+#include "core/parallel.hpp"
+#include "core/simd_dispatch.hpp"
+#include "core/uv_normalized.hpp"
+
+namespace sharpdyn::orbit {
+
+namespace {
+
+// Steps between divergence checks (and the size of the record buffer, in steps).
+constexpr std::int64_t kChunk = 256;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kMaxFinite = std::numeric_limits<double>::max();
+
+// ---------------------------------------------------------------- cubic map
+
+SHARPDYN_ALWAYS_INLINE double cubic_observe(double x, double r, int obs) {
+  switch (obs) {
+    case static_cast<int>(Observable::Sharpness):
+      return cubic::sharpness(x, r);
+    case static_cast<int>(Observable::Loss):
+      return cubic::loss(x, r);
+    default:
+      return x;
+  }
+}
+
+// Advance every lane `steps` times. The expression is cubic::step written out so the
+// vectoriser sees it; cubic::step gives the same bits (no FMA contraction).
+SHARPDYN_SIMD_CLONES
+void cubic_advance(double* __restrict x, const double* __restrict r, int n, std::int64_t steps) {
+  for (std::int64_t t = 0; t < steps; ++t) {
+#pragma omp simd
+    for (int j = 0; j < n; ++j) {
+      const double v = x[j];
+      x[j] = r[j] * v * (1.0 - v * v);
+    }
+  }
+}
+
+template <int Obs>
+SHARPDYN_ALWAYS_INLINE void cubic_record_loop(double* __restrict x, const double* __restrict r,
+                                              int n, std::int64_t records, std::int64_t steps,
+                                              double* __restrict rec) {
+  for (std::int64_t t = 0; t < steps; ++t) {
+    double* row = rec + t * n;
+#pragma omp simd
+    for (int j = 0; j < n; ++j) {
+      const double v = x[j];
+      row[j] = cubic_observe(v, r[j], Obs);
+      x[j] = r[j] * v * (1.0 - v * v);
+    }
+  }
+  for (std::int64_t t = steps; t < records; ++t) {  // the final record needs no step after it
+    double* row = rec + t * n;
+    for (int j = 0; j < n; ++j) row[j] = cubic_observe(x[j], r[j], Obs);
+  }
+}
+
+// Record `records` states (rec: records x n), stepping after each except, when steps = records - 1,
+// the last one.
+SHARPDYN_SIMD_CLONES
+void cubic_record(double* __restrict x, const double* __restrict r, int n, std::int64_t records,
+                  std::int64_t steps, int obs, double* __restrict rec) {
+  switch (obs) {
+    case static_cast<int>(Observable::Sharpness):
+      cubic_record_loop<static_cast<int>(Observable::Sharpness)>(x, r, n, records, steps, rec);
+      break;
+    case static_cast<int>(Observable::Loss):
+      cubic_record_loop<static_cast<int>(Observable::Loss)>(x, r, n, records, steps, rec);
+      break;
+    default:
+      cubic_record_loop<static_cast<int>(Observable::State)>(x, r, n, records, steps, rec);
+  }
+}
+
+// Lanes that left their bound during the last `steps` steps (started at step s0 from `saved`):
+// replay them one at a time to find the first step out of bounds. Exact because the cubic map
+// never comes back from beyond its bound (cubic_map.hpp).
+void cubic_check(const double* x, const double* saved, const double* r, const double* bound,
+                 int n, std::int64_t s0, std::int64_t steps, std::int64_t* at) {
+  for (int j = 0; j < n; ++j) {
+    if (at[j] >= 0 || std::fabs(x[j]) <= bound[j]) continue;
+    double v = saved[j];
+    for (std::int64_t t = 1; t <= steps; ++t) {
+      v = cubic::step(v, r[j]);
+      if (!(std::fabs(v) <= bound[j])) {
+        at[j] = s0 + t;
+        break;
+      }
+    }
+  }
+}
+
+// One block of n <= kBlock parameters; out points at row 0 of the block (row stride n_keep).
+// Returns the last states in x_last (n values).
+void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
+                 int obs, double* out, std::int64_t* at, double* x_last) {
+  alignas(64) double x[kBlock], r[kBlock], bound[kBlock], saved[kBlock];
+  for (int j = 0; j < n; ++j) {
+    x[j] = x0[j];
+    r[j] = r_in[j];
+    bound[j] = cubic::divergence_bound(x0[j], r_in[j]);
+    at[j] = -1;
+  }
+  for (std::int64_t s = 0; s < T;) {
+    const std::int64_t c = std::min(kChunk, T - s);
+    std::copy(x, x + n, saved);
+    cubic_advance(x, r, n, c);
+    cubic_check(x, saved, r, bound, n, s, c, at);
+    s += c;
+  }
+  std::vector<double> rec(static_cast<std::size_t>(kChunk * n));
+  for (std::int64_t k = 0; k < K;) {
+    const std::int64_t c = std::min(kChunk, K - k);
+    const std::int64_t steps = (k + c == K) ? c - 1 : c;
+    std::copy(x, x + n, saved);
+    cubic_record(x, r, n, c, steps, obs, rec.data());
+    cubic_check(x, saved, r, bound, n, T + k, steps, at);
+    for (int j = 0; j < n; ++j) {
+      double* row = out + j * K + k;
+      for (std::int64_t t = 0; t < c; ++t) row[t] = rec[t * n + j];
+    }
+    k += c;
+  }
+  for (int j = 0; j < n; ++j) {
+    x_last[j] = x[j];
+    if (at[j] < 0) continue;
+    const std::int64_t first = std::max<std::int64_t>(at[j] - T, 0);
+    for (std::int64_t t = first; t < K; ++t) out[j * K + t] = kNaN;
+  }
+}
+
+// ---------------------------------------------------------------- UV normalised map
+
+template <int Obs>
+SHARPDYN_ALWAYS_INLINE void uv_write(double g, double z, double Y, double* dst) {
+  if constexpr (Obs == static_cast<int>(Observable::State)) {
+    dst[0] = g;
+    dst[1] = z;
+  } else if constexpr (Obs == static_cast<int>(Observable::Sharpness)) {
+    double rad = 0.25 * z * z + g * (3.0 * g + 2.0 * Y);
+    rad = rad < 0.0 ? 0.0 : rad;
+    dst[0] = 0.5 * z + std::sqrt(rad);
+  } else if constexpr (Obs == static_cast<int>(Observable::Loss)) {
+    dst[0] = 0.5 * g * g;
+  } else {
+    dst[0] = z;
+  }
+}
+
+// Advance (and, for Obs >= 0, record before each step) every lane; a lane whose g leaves
+// its bound or whose z is not finite gets flag = 1 (NaN compares false, so NaN is caught).
+template <int Obs>
+SHARPDYN_ALWAYS_INLINE void uv_loop(double* __restrict g, double* __restrict z,
+                                    const double* __restrict Y, const double* __restrict bound,
+                                    double* __restrict flag, int n, std::int64_t records,
+                                    std::int64_t steps, double* __restrict rec) {
+  constexpr int dim = Obs == static_cast<int>(Observable::State) ? 2 : 1;
+  for (std::int64_t t = 0; t < steps; ++t) {
+    double* row = nullptr;
+    if constexpr (Obs >= 0) row = rec + t * n * dim;
+#pragma omp simd
+    for (int j = 0; j < n; ++j) {
+      const double gj = g[j], zj = z[j], y = Y[j];
+      if constexpr (Obs >= 0) uv_write<Obs>(gj, zj, y, row + j * dim);
+      const double gn = gj * (1.0 - zj + gj * (gj + y));
+      const double zn = zj + gj * (zj * gj - 4.0 * (gj + y));
+      g[j] = gn;
+      z[j] = zn;
+      const bool ok = std::fabs(gn) <= bound[j] && std::fabs(zn) <= kMaxFinite;
+      flag[j] = ok ? flag[j] : 1.0;
+    }
+  }
+  if constexpr (Obs >= 0) {
+    for (std::int64_t t = steps; t < records; ++t) {
+      double* row = rec + t * n * dim;
+      for (int j = 0; j < n; ++j) uv_write<Obs>(g[j], z[j], Y[j], row + j * dim);
+    }
+  }
+}
+
+SHARPDYN_SIMD_CLONES
+void uv_run(double* __restrict g, double* __restrict z, const double* __restrict Y,
+            const double* __restrict bound, double* __restrict flag, int n, std::int64_t records,
+            std::int64_t steps, int obs, double* __restrict rec) {
+  if (rec == nullptr) {
+    uv_loop<-1>(g, z, Y, bound, flag, n, records, steps, rec);
+    return;
+  }
+  switch (obs) {
+    case static_cast<int>(Observable::Sharpness):
+      uv_loop<static_cast<int>(Observable::Sharpness)>(g, z, Y, bound, flag, n, records, steps, rec);
+      break;
+    case static_cast<int>(Observable::Loss):
+      uv_loop<static_cast<int>(Observable::Loss)>(g, z, Y, bound, flag, n, records, steps, rec);
+      break;
+    case static_cast<int>(Observable::Ntk):
+      uv_loop<static_cast<int>(Observable::Ntk)>(g, z, Y, bound, flag, n, records, steps, rec);
+      break;
+    default:
+      uv_loop<static_cast<int>(Observable::State)>(g, z, Y, bound, flag, n, records, steps, rec);
+  }
+}
+
+void uv_check(const double* flag, const double* gs, const double* zs, const double* Y,
+              const double* bound, int n, std::int64_t s0, std::int64_t steps, std::int64_t* at) {
+  for (int j = 0; j < n; ++j) {
+    if (at[j] >= 0 || flag[j] == 0.0) continue;
+    double g = gs[j], z = zs[j];
+    for (std::int64_t t = 1; t <= steps; ++t) {
+      uvn::step(g, z, Y[j]);
+      if (!(std::fabs(g) <= bound[j] && std::fabs(z) <= kMaxFinite)) {
+        at[j] = s0 + t;
+        break;
+      }
+    }
+  }
+}
+
+void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std::int64_t T,
+              std::int64_t K, int obs, double* out, std::int64_t* at, double* g_last,
+              double* z_last) {
+  const int dim = uv_observable_dim(static_cast<Observable>(obs));
+  alignas(64) double g[kBlock], z[kBlock], Y[kBlock], bound[kBlock], flag[kBlock];
+  alignas(64) double gs[kBlock], zs[kBlock];
+  for (int j = 0; j < n; ++j) {
+    g[j] = g0[j];
+    z[j] = z0[j];
+    Y[j] = Y_in[j];
+    bound[j] = uvn::divergence_bound(g0[j], Y_in[j]);
+    flag[j] = 0.0;
+    at[j] = -1;
+  }
+  auto advance = [&](std::int64_t s0, std::int64_t records, std::int64_t steps, double* rec) {
+    std::copy(g, g + n, gs);
+    std::copy(z, z + n, zs);
+    uv_run(g, z, Y, bound, flag, n, records, steps, obs, rec);
+    uv_check(flag, gs, zs, Y, bound, n, s0, steps, at);
+  };
+  for (std::int64_t s = 0; s < T;) {
+    const std::int64_t c = std::min(kChunk, T - s);
+    advance(s, 0, c, nullptr);
+    s += c;
+  }
+  std::vector<double> rec(static_cast<std::size_t>(kChunk * n * dim));
+  const std::int64_t row_stride = K * dim;
+  for (std::int64_t k = 0; k < K;) {
+    const std::int64_t c = std::min(kChunk, K - k);
+    const std::int64_t steps = (k + c == K) ? c - 1 : c;
+    advance(T + k, c, steps, rec.data());
+    for (int j = 0; j < n; ++j) {
+      double* row = out + j * row_stride + k * dim;
+      for (std::int64_t t = 0; t < c; ++t)
+        for (int d = 0; d < dim; ++d) row[t * dim + d] = rec[(t * n + j) * dim + d];
+    }
+    k += c;
+  }
+  for (int j = 0; j < n; ++j) {
+    g_last[j] = g[j];
+    z_last[j] = z[j];
+    if (at[j] < 0) continue;
+    const std::int64_t first = std::max<std::int64_t>(at[j] - T, 0);
+    for (std::int64_t t = first * dim; t < row_stride; ++t) out[j * row_stride + t] = kNaN;
+  }
+}
+
+std::int64_t block_count(std::int64_t count) { return (count + kBlock - 1) / kBlock; }
+
+}  // namespace
+
+int uv_observable_dim(Observable obs) noexcept { return obs == Observable::State ? 2 : 1; }
+
+void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
+                  std::int64_t n_keep, Observable obs, bool continuation, double* out,
+                  std::int64_t* diverged_at, int threads) {
+  const int o = static_cast<int>(obs);
+  if (continuation) {
+    double x = 0.0;
+    for (std::int64_t i = 0; i < count; ++i) {
+      const double start = (i > 0 && diverged_at[i - 1] < 0) ? x : x0[i];
+      cubic_block(r + i, &start, 1, n_transient, n_keep, o, out + i * n_keep, diverged_at + i, &x);
+    }
+    return;
+  }
+  const std::int64_t blocks = block_count(count);
+  const int nt = resolve_threads(threads);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t i0 = b * kBlock;
+    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+    double last[kBlock];
+    cubic_block(r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep, diverged_at + i0,
+                last);
+  }
+}
+
+void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t count,
+               std::int64_t n_transient, std::int64_t n_keep, Observable obs, bool continuation,
+               double* out, std::int64_t* diverged_at, int threads) {
+  const int o = static_cast<int>(obs);
+  const std::int64_t row = n_keep * uv_observable_dim(obs);
+  if (continuation) {
+    double g = 0.0, z = 0.0;
+    for (std::int64_t i = 0; i < count; ++i) {
+      const bool carry = i > 0 && diverged_at[i - 1] < 0;
+      const double gs = carry ? g : g0[i], zs = carry ? z : z0[i];
+      uv_block(Y + i, &gs, &zs, 1, n_transient, n_keep, o, out + i * row, diverged_at + i, &g, &z);
+    }
+    return;
+  }
+  const std::int64_t blocks = block_count(count);
+  const int nt = resolve_threads(threads);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t i0 = b * kBlock;
+    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+    double gl[kBlock], zl[kBlock];
+    uv_block(Y + i0, g0 + i0, z0 + i0, n, n_transient, n_keep, o, out + i0 * row,
+             diverged_at + i0, gl, zl);
+  }
+}
+
+}  // namespace sharpdyn::orbit

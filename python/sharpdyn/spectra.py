@@ -1,0 +1,138 @@
+"""Power spectra of 1-D series (sharpness, loss, map orbits), in cycles per step.
+
+A period-``p`` oscillation puts its power at multiples of ``1/p`` cycles per step: a period-2
+orbit peaks at 1/2, a period-4 orbit at 1/4 and 1/2, ... through the doubling cascade; a chaotic
+orbit has a broadband spectrum. Works on any array-like, including PyTorch tensors (detached and
+moved to the CPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .validation import one_of, positive_int
+
+__all__ = ["PowerSpectrum", "as_series", "power_spectrum"]
+
+METHODS = ("welch", "periodogram")
+DETRENDS = ("constant", "linear", "none")
+
+
+def as_series(series: Any, name: str = "series") -> np.ndarray:
+    """A finite 1-D float64 array from any array-like (NumPy, lists, torch tensors)."""
+    if hasattr(series, "detach") and hasattr(series, "cpu"):  # torch.Tensor, without importing torch
+        series = series.detach().cpu().numpy()
+    try:
+        arr = np.asarray(series, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(series).__name__}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size < 4:
+        raise ValueError(f"{name} needs at least 4 samples, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (got NaN or infinity; cut a diverged run first)")
+    return arr
+
+
+@dataclass(frozen=True)
+class PowerSpectrum:
+    """One-sided power spectral density.
+
+    Attributes
+    ----------
+    frequency:
+        Cycles per step, from 0 to 1/2, shape ``(F,)``.
+    power:
+        Power spectral density (series units squared per cycle-per-step), shape ``(F,)``.
+    method, window, segment, detrend:
+        How it was computed.
+    n_samples:
+        Length of the input series.
+    """
+
+    frequency: np.ndarray
+    power: np.ndarray
+    method: str
+    window: str
+    segment: int
+    detrend: str
+    n_samples: int
+
+    def peaks(self, count: int = 3, *, min_relative: float = 1e-6) -> np.ndarray:
+        """Frequencies of the ``count`` highest local maxima (endpoints included) above
+        ``min_relative`` times the top power, highest first."""
+        count = positive_int(count, "count")
+        p = self.power
+        left = np.concatenate([[-np.inf], p[:-1]])
+        right = np.concatenate([p[1:], [-np.inf]])
+        is_peak = (p >= left) & (p >= right) & (p > min_relative * p.max())
+        idx = np.flatnonzero(is_peak)
+        idx = idx[np.argsort(-p[idx], kind="stable")][:count]
+        return self.frequency[idx]
+
+    def spectral_entropy(self) -> float:
+        """Normalised Shannon entropy of the power distribution (0: one line, 1: flat)."""
+        q = self.power[1:] / self.power[1:].sum()
+        q = q[q > 0]
+        return float(-(q * np.log(q)).sum() / np.log(self.power.size - 1))
+
+
+def power_spectrum(
+    series: Any,
+    *,
+    method: str = "welch",
+    window: str = "hann",
+    segment: int | None = None,
+    detrend: str = "constant",
+) -> PowerSpectrum:
+    """Power spectrum of a 1-D series sampled once per step.
+
+    Parameters
+    ----------
+    series:
+        Array-like of length >= 4 (NumPy array, list, torch tensor), finite.
+    method:
+        ``"welch"`` (averaged windowed segments, half overlap; lower variance) or
+        ``"periodogram"`` (one windowed FFT of the whole series; finest resolution).
+    window:
+        Any window name :func:`scipy.signal.get_window` knows (``"hann"``, ``"boxcar"``, ...).
+    segment:
+        Welch segment length (default ``min(n, 1024)``: resolution 1/1024 cycles per step is
+        enough to separate the lines of periods up to 2^9).
+    detrend:
+        ``"constant"`` (remove the mean, so the zero-frequency line does not dominate),
+        ``"linear"`` or ``"none"``.
+
+    Returns
+    -------
+    PowerSpectrum with frequencies in cycles per step (Nyquist = 1/2).
+    """
+    from scipy import signal
+
+    x = as_series(series)
+    method = one_of(method, "method", METHODS)
+    detrend = one_of(detrend, "detrend", DETRENDS)
+    if not isinstance(window, str):
+        raise ValueError(f"window must be a window name, got {window!r}")
+    try:
+        signal.get_window(window, 8)
+    except ValueError as exc:
+        raise ValueError(f"window: unknown window {window!r}") from exc
+    n = x.size
+    dt = False if detrend == "none" else detrend
+    if method == "welch":
+        seg = min(n, 1024) if segment is None else positive_int(segment, "segment")
+        if seg > n:
+            raise ValueError(f"segment ({seg}) must be <= the series length ({n})")
+        if seg < 4:
+            raise ValueError(f"segment must be >= 4, got {seg}")
+        f, p = signal.welch(x, fs=1.0, window=window, nperseg=seg, detrend=dt, scaling="density")
+    else:
+        seg = n
+        f, p = signal.periodogram(x, fs=1.0, window=window, detrend=dt, scaling="density")
+    return PowerSpectrum(frequency=f, power=p, method=method, window=window, segment=seg, detrend=detrend,
+                         n_samples=n)
