@@ -77,6 +77,55 @@ void register_scan(py::module_& m) {
       "arrays (final state, diverged_at, loss and sharpness statistics).");
 
   m.def(
+      "cubic_scan",
+      [](const darray& r, const darray& x0, std::int64_t steps, std::int64_t late_window,
+         std::int64_t sharpness_every, double converged_rtol, int threads, const std::string& isa) {
+        const py::ssize_t n = r.size();
+        require_size(x0, n, "x0");
+        scan::UvScanOptions opt;
+        opt.steps = steps;
+        opt.late_window = late_window;
+        opt.sharpness_every = sharpness_every;
+        opt.converged_rtol = converged_rtol;
+        opt.threads = threads;
+        opt.isa = isa_from_name(isa);
+        darray x(n), loss0(n), max_loss(n), final_loss(n), s0(n), s_final(n), s_min(n), s_max(n),
+            s_late(n);
+        i64array at(n), conv(n);
+        u8array increase(n);
+        const scan::CubicScanInput in{r.data(), x0.data(), n};
+        const scan::CubicScanOutput out{x.mutable_data(),        at.mutable_data(),
+                                        loss0.mutable_data(),    max_loss.mutable_data(),
+                                        final_loss.mutable_data(), s0.mutable_data(),
+                                        s_final.mutable_data(),  s_min.mutable_data(),
+                                        s_max.mutable_data(),    s_late.mutable_data(),
+                                        increase.mutable_data(), conv.mutable_data()};
+        {
+          py::gil_scoped_release release;
+          scan::cubic_scan(in, opt, out);
+        }
+        py::dict d;
+        d["x"] = x;
+        d["diverged_at"] = at;
+        d["initial_loss"] = loss0;
+        d["max_loss"] = max_loss;
+        d["final_loss"] = final_loss;
+        d["initial_sharpness"] = s0;
+        d["final_sharpness"] = s_final;
+        d["min_sharpness"] = s_min;
+        d["max_sharpness"] = s_max;
+        d["late_max_sharpness"] = s_late;
+        d["late_loss_increase"] = increase;
+        d["converged_at"] = conv;
+        return d;
+      },
+      py::arg("r"), py::arg("x0"), py::arg("steps"), py::arg("late_window"),
+      py::arg("sharpness_every") = 1, py::arg("converged_rtol") = 1e-10, py::arg("threads") = 0,
+      py::arg("isa") = "auto",
+      "Cubic-map grid scan over flat arrays r, x0 of equal length; returns a dict of per-point "
+      "arrays (final x, diverged_at, loss and sharpness statistics in map units).");
+
+  m.def(
       "uv_scan_isa", [] { return std::string(scan::isa_name(scan::best_isa())); },
       "The instruction set uv_scan uses by default on this CPU.");
   m.def(

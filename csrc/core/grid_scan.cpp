@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/cubic_map.hpp"
 #include "core/parallel.hpp"
 #include "core/uv_model.hpp"
 
@@ -310,6 +311,206 @@ SHARPDYN_ALWAYS_INLINE void process_block(const UvScanInput& in, const Params& p
   }
 }
 
+
+// ------------------------------------------------------------------------------ cubic map
+// x' = r x (1 - x^2) with the observables of cubic_map.hpp in the map's own units (lr = 1):
+// loss (r x^2 - (r - 1))^2 / 2 and sharpness 3 r x^2 - (r - 1), with r - 1 and 3 r
+// precomputed (the same bits as cubic::loss / cubic::sharpness). The bound on |x| is at
+// least twice the escape radius, beyond which |x| grows monotonically, so testing it at
+// the chunk end finds every orbit that crossed it during the chunk; the replay finds the
+// exact step.
+
+struct alignas(64) CubicLanes {
+  double x[kBlock], r[kBlock], r3[kBlock], rm1[kBlock], bound[kBlock];
+  double loss0[kBlock], sharp0[kBlock], max_abs[kBlock], min_s[kBlock], max_s[kBlock],
+      late_s[kBlock], prev_loss[kBlock], increase[kBlock], last_loss[kBlock], last_s[kBlock],
+      conv_tol[kBlock], last_above[kBlock];
+};
+
+struct alignas(64) CubicSaved {
+  double x[kBlock], max_abs[kBlock], min_s[kBlock], max_s[kBlock], late_s[kBlock],
+      prev_loss[kBlock], increase[kBlock], last_above[kBlock];
+};
+
+template <bool First, bool Sample, bool Late, bool Increase, bool Advance>
+SHARPDYN_ALWAYS_INLINE void cubic_state(CubicLanes& B, double state) {
+#pragma omp simd
+  for (int j = 0; j < kBlock; ++j) {
+    const double x = B.x[j], r = B.r[j];
+    const double e = r * x * x - B.rm1[j];  // loss = e^2 / 2
+    [[maybe_unused]] const double L = 0.5 * e * e;
+    if constexpr (First) {
+      B.loss0[j] = L;
+    } else {
+      const double ae = std::fabs(e);
+      B.max_abs[j] = (B.max_abs[j] > ae) ? B.max_abs[j] : ae;
+      B.last_above[j] = (ae > B.conv_tol[j]) ? state : B.last_above[j];
+    }
+    if constexpr (Late) {
+      if constexpr (Increase) B.increase[j] = (L > B.prev_loss[j] * kIncreaseFactor) ? 1.0 : B.increase[j];
+      B.prev_loss[j] = L;
+    }
+    if constexpr (First || Sample || Late || !Advance) {
+      const double S = B.r3[j] * x * x - B.rm1[j];
+      if constexpr (First) B.sharp0[j] = S;
+      if constexpr (Sample) {
+        B.min_s[j] = (S < B.min_s[j]) ? S : B.min_s[j];
+        B.max_s[j] = (S > B.max_s[j]) ? S : B.max_s[j];
+      }
+      if constexpr (Late) B.late_s[j] = (S > B.late_s[j]) ? S : B.late_s[j];
+      if constexpr (!Advance) {
+        B.last_loss[j] = L;
+        B.last_s[j] = S;
+      }
+    }
+    if constexpr (Advance) B.x[j] = r * x * (1.0 - x * x);
+  }
+}
+
+SHARPDYN_ALWAYS_INLINE void cubic_advance_state(CubicLanes& B, std::int64_t s, bool sample,
+                                                const Params& p) {
+  const bool late = s >= p.late_start;
+  const double sd = static_cast<double>(s);
+  if (s == 0) {
+    if (late)
+      cubic_state<true, true, true, false, true>(B, sd);
+    else
+      cubic_state<true, true, false, false, true>(B, sd);
+  } else if (!late) {
+    if (sample)
+      cubic_state<false, true, false, false, true>(B, sd);
+    else
+      cubic_state<false, false, false, false, true>(B, sd);
+  } else if (s == p.late_start) {
+    if (sample)
+      cubic_state<false, true, true, false, true>(B, sd);
+    else
+      cubic_state<false, false, true, false, true>(B, sd);
+  } else {
+    if (sample)
+      cubic_state<false, true, true, true, true>(B, sd);
+    else
+      cubic_state<false, false, true, true, true>(B, sd);
+  }
+}
+
+void cubic_replay_lane(CubicLanes& B, const CubicSaved& S, int j, std::int64_t c0, std::int64_t c1,
+                       const Params& p, std::int64_t i, const CubicScanOutput& out) {
+  double x = S.x[j];
+  const double r = B.r[j], r3 = B.r3[j], rm1 = B.rm1[j], bound = B.bound[j];
+  double max_loss = S.max_abs[j] == -kInf ? -kInf : 0.5 * S.max_abs[j] * S.max_abs[j];
+  double min_s = S.min_s[j], max_s = S.max_s[j], last_loss = kNaN, last_s = kNaN;
+  std::int64_t at = -1;
+  for (std::int64_t s = c0; s <= c1; ++s) {
+    if (s >= 1 && !(std::fabs(x) <= bound)) {
+      at = s;
+      break;
+    }
+    if (s == c1) break;  // unreachable: the chunk was flagged
+    const double e = r * x * x - rm1;
+    const double L = 0.5 * e * e;
+    const double Sh = r3 * x * x - rm1;
+    if (s == 0) {
+      B.loss0[j] = L;
+      B.sharp0[j] = Sh;
+    } else {
+      max_loss = (L > max_loss) ? L : max_loss;
+    }
+    if (s % p.every == 0) {
+      min_s = (Sh < min_s) ? Sh : min_s;
+      max_s = (Sh > max_s) ? Sh : max_s;
+    }
+    last_loss = L;
+    last_s = Sh;
+    x = r * x * (1.0 - x * x);
+  }
+  if (at < 0) at = c1;
+  out.x[i] = (x >= 0.0 || std::isnan(x)) ? kInf : -kInf;
+  out.diverged_at[i] = at;
+  out.converged_at[i] = -1;
+  out.initial_loss[i] = B.loss0[j];
+  out.initial_sharpness[i] = B.sharp0[j];
+  out.max_loss[i] = max_loss;
+  out.final_loss[i] = last_loss;
+  out.final_sharpness[i] = last_s;
+  out.min_sharpness[i] = min_s;
+  out.max_sharpness[i] = max_s;
+  out.late_max_sharpness[i] = kNaN;
+  out.late_loss_increase[i] = 0;
+  B.x[j] = 0.0;  // the fixed point x = 0 (rm1 stays; |e| is constant, harmless)
+}
+
+SHARPDYN_ALWAYS_INLINE void process_cubic_block(const CubicScanInput& in, const Params& p,
+                                                const CubicScanOutput& out, std::int64_t first) {
+  CubicLanes B;
+  CubicSaved S;
+  const int live = static_cast<int>(std::min<std::int64_t>(kBlock, in.count - first));
+  for (int j = 0; j < kBlock; ++j) {
+    const bool real = j < live;
+    const double r = real ? in.r[first + j] : 0.0;
+    B.x[j] = real ? in.x0[first + j] : 0.0;
+    B.r[j] = r;
+    B.r3[j] = 3.0 * r;
+    B.rm1[j] = r - 1.0;
+    B.bound[j] = cubic::divergence_bound(B.x[j], r);
+    B.max_abs[j] = -kInf;
+    B.min_s[j] = kInf;
+    B.max_s[j] = -kInf;
+    B.late_s[j] = -kInf;
+    B.prev_loss[j] = kNaN;
+    B.increase[j] = 0.0;
+    B.last_loss[j] = kNaN;
+    B.last_s[j] = kNaN;
+    B.loss0[j] = kNaN;
+    B.sharp0[j] = kNaN;
+    const double ae0 = std::fabs(r * B.x[j] * B.x[j] - B.rm1[j]);
+    B.conv_tol[j] = p.conv_ratio * ae0;
+    B.last_above[j] = ae0 > B.conv_tol[j] ? 0.0 : -1.0;
+  }
+  bool alive[kBlock];
+  int n_alive = live;
+  for (int j = 0; j < kBlock; ++j) alive[j] = j < live;
+  const std::int64_t T = p.steps;
+  std::int64_t phase = 0;
+  for (std::int64_t c0 = 0; c0 < T && n_alive > 0; c0 += kChunk) {
+    const std::int64_t c1 = std::min(c0 + kChunk, T);
+    std::memcpy(S.x, B.x, sizeof S.x);
+    std::memcpy(S.max_abs, B.max_abs, sizeof S.max_abs);
+    std::memcpy(S.min_s, B.min_s, sizeof S.min_s);
+    std::memcpy(S.max_s, B.max_s, sizeof S.max_s);
+    for (std::int64_t s = c0; s < c1; ++s) {
+      cubic_advance_state(B, s, phase == 0, p);
+      if (++phase == p.every) phase = 0;
+    }
+    for (int j = 0; j < kBlock; ++j) {
+      if (alive[j] && !(std::fabs(B.x[j]) <= B.bound[j])) {
+        cubic_replay_lane(B, S, j, c0, c1, p, first + j, out);
+        alive[j] = false;
+        --n_alive;
+      }
+    }
+  }
+  if (n_alive == 0) return;
+  cubic_state<false, true, true, true, false>(B, static_cast<double>(T));
+  for (int j = 0; j < kBlock; ++j) {
+    if (!alive[j]) continue;
+    const std::int64_t i = first + j;
+    out.x[i] = B.x[j];
+    out.diverged_at[i] = -1;
+    out.initial_loss[i] = B.loss0[j];
+    out.initial_sharpness[i] = B.sharp0[j];
+    out.max_loss[i] = 0.5 * B.max_abs[j] * B.max_abs[j];
+    out.final_loss[i] = B.last_loss[j];
+    out.final_sharpness[i] = B.last_s[j];
+    out.min_sharpness[i] = B.min_s[j];
+    out.max_sharpness[i] = B.max_s[j];
+    out.late_max_sharpness[i] = B.late_s[j];
+    out.late_loss_increase[i] = B.increase[j] != 0.0 ? 1 : 0;
+    out.converged_at[i] =
+        B.last_above[j] == static_cast<double>(T) ? -1 : static_cast<std::int64_t>(B.last_above[j]) + 1;
+  }
+}
+
 using BlockFn = void (*)(const UvScanInput&, const Params&, const UvScanOutput&, std::int64_t);
 
 void block_baseline(const UvScanInput& in, const Params& p, const UvScanOutput& out,
@@ -317,10 +518,23 @@ void block_baseline(const UvScanInput& in, const Params& p, const UvScanOutput& 
   process_block(in, p, out, first);
 }
 
+using CubicBlockFn = void (*)(const CubicScanInput&, const Params&, const CubicScanOutput&,
+                              std::int64_t);
+
+void cubic_baseline(const CubicScanInput& in, const Params& p, const CubicScanOutput& out,
+                    std::int64_t first) {
+  process_cubic_block(in, p, out, first);
+}
+
 #ifdef SHARPDYN_X86_DISPATCH
 __attribute__((target("avx2"))) void block_avx2(const UvScanInput& in, const Params& p,
                                                 const UvScanOutput& out, std::int64_t first) {
   process_block(in, p, out, first);
+}
+
+__attribute__((target("avx2"))) void cubic_avx2(const CubicScanInput& in, const Params& p,
+                                                const CubicScanOutput& out, std::int64_t first) {
+  process_cubic_block(in, p, out, first);
 }
 
 #if defined(__clang__)
@@ -332,7 +546,30 @@ void block_avx512(const UvScanInput& in, const Params& p, const UvScanOutput& ou
                   std::int64_t first) {
   process_block(in, p, out, first);
 }
+
+#if defined(__clang__)
+__attribute__((target("avx512f,avx512dq,avx512vl")))
+#else
+__attribute__((target("avx512f,avx512dq,avx512vl,prefer-vector-width=512")))
 #endif
+void cubic_avx512(const CubicScanInput& in, const Params& p, const CubicScanOutput& out,
+                  std::int64_t first) {
+  process_cubic_block(in, p, out, first);
+}
+#endif
+
+CubicBlockFn cubic_block_function(Isa isa) {
+  switch (isa) {
+#ifdef SHARPDYN_X86_DISPATCH
+    case Isa::kAvx512:
+      return &cubic_avx512;
+    case Isa::kAvx2:
+      return &cubic_avx2;
+#endif
+    default:
+      return &cubic_baseline;
+  }
+}
 
 BlockFn block_function(Isa isa) {
   switch (isa) {
@@ -386,8 +623,10 @@ const char* isa_name(Isa isa) noexcept {
   return "unknown";
 }
 
-void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out) {
-  if (in.count < 0) throw std::invalid_argument("count must be >= 0");
+namespace {
+
+Isa checked_isa(const UvScanOptions& opt, std::int64_t count) {
+  if (count < 0) throw std::invalid_argument("count must be >= 0");
   if (opt.steps < 1) throw std::invalid_argument("steps must be >= 1");
   if (opt.late_window < 2 || opt.late_window > opt.steps + 1)
     throw std::invalid_argument("late_window must lie in [2, steps + 1]");
@@ -396,7 +635,23 @@ void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput
   const Isa isa = opt.isa == Isa::kAuto ? best_isa() : opt.isa;
   if (!isa_available(isa))
     throw std::invalid_argument(std::string("isa '") + isa_name(isa) + "' is not available on this CPU");
-  const BlockFn fn = block_function(isa);
+  return isa;
+}
+
+}  // namespace
+
+void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicScanOutput& out) {
+  const CubicBlockFn fn = cubic_block_function(checked_isa(opt, in.count));
+  const Params p{opt.steps, opt.steps + 1 - opt.late_window, opt.sharpness_every,
+                 std::sqrt(opt.converged_rtol)};
+  const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;
+  const int nt = resolve_threads(opt.threads);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
+  for (std::int64_t blk = 0; blk < n_blocks; ++blk) fn(in, p, out, blk * kBlock);
+}
+
+void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out) {
+  const BlockFn fn = block_function(checked_isa(opt, in.count));
   const Params p{opt.steps, opt.steps + 1 - opt.late_window, opt.sharpness_every,
                  std::sqrt(opt.converged_rtol)};
   const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;

@@ -70,4 +70,31 @@ struct UvScanOutput {
 // unavailable ISA).
 void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out);
 
+// The cubic map x' = r x (1 - x^2) (cubic_map.hpp) from every (r, x0), with the same
+// per-point statistics in the map's own units (learning rate 1): loss
+// (r x^2 - (r - 1))^2 / 2, sharpness 3 r x^2 - (r - 1), divergence once
+// |x| > cubic::divergence_bound(x0, r) (then x = +-inf). converged_at uses |r x^2 - (r - 1)|.
+struct CubicScanInput {
+  const double* r;
+  const double* x0;
+  std::int64_t count;
+};
+
+struct CubicScanOutput {
+  double* x;
+  std::int64_t* diverged_at;
+  double* initial_loss;
+  double* max_loss;
+  double* final_loss;
+  double* initial_sharpness;
+  double* final_sharpness;
+  double* min_sharpness;
+  double* max_sharpness;
+  double* late_max_sharpness;
+  std::uint8_t* late_loss_increase;
+  std::int64_t* converged_at;
+};
+
+void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicScanOutput& out);
+
 }  // namespace sharpdyn::scan

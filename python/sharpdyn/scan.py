@@ -8,6 +8,9 @@ each point with the regimes of :mod:`sharpdyn.regimes`. The arithmetic is that o
 and divergence step equal those of a single recorded run from the same inputs, bit for
 bit, whatever the thread count, chunking or instruction set.
 
+:func:`cubic` scans the cubic map of :mod:`sharpdyn.cubic` (GD on a sub-quadratic loss) the
+same way, over ``(r, x0)``.
+
 :func:`grid` (in :mod:`sharpdyn.scan_grid`) builds labelled scans over named axes on top
 of :func:`uv`, with chunking, progress bars, resumable Zarr stores and Dask clusters.
 
@@ -32,7 +35,7 @@ from . import parameterization as _param
 from . import regimes as _regimes
 from .validation import as_float_array, nonnegative_array, positive_array, positive_int, threads_arg
 
-__all__ = ["ISAS", "UVScan", "available_isas", "default_isa", "grid", "uv", "uv_normalized"]
+__all__ = ["ISAS", "CubicScan", "UVScan", "available_isas", "cubic", "default_isa", "grid", "uv", "uv_normalized"]
 
 ISAS: tuple[str, ...] = ("auto", "baseline", "avx2", "avx512")
 """Instruction-set names accepted by ``isa=``: ``"auto"`` picks the widest available."""
@@ -289,6 +292,110 @@ def uv_normalized(
         raise ValueError(f"c, Y, g0 must broadcast together: {exc}") from exc
     return uv(1.0, cc, gg + YY, width=1.0, x=1.0, y=YY, param="sp", steps=steps, threads=threads,
               sharpness_every=sharpness_every, criteria=criteria, isa=isa)
+
+
+@dataclass(frozen=True)
+class CubicScan:
+    """Per-point results of a cubic-map scan (:func:`cubic`); arrays of the broadcast shape.
+
+    Loss and sharpness are in the map's own units, as :func:`sharpdyn.cubic.loss` and
+    :func:`sharpdyn.cubic.sharpness` (``lr * L''``, so the edge of stability is 2); the
+    fields mean what they mean in :class:`UVScan`, with ``x`` the final state (``+-inf``
+    where diverged, i.e. ``|x|`` beyond ``max(1e6 (|x0| + 1), 2 sqrt(1 + 1/|r|))``).
+    """
+
+    x: np.ndarray
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    converged_at: np.ndarray
+    initial_loss: np.ndarray
+    max_loss: np.ndarray
+    final_loss: np.ndarray
+    initial_sharpness: np.ndarray
+    final_sharpness: np.ndarray
+    min_sharpness: np.ndarray
+    max_sharpness: np.ndarray
+    late_edge_ratio: np.ndarray
+    late_loss_increase: np.ndarray
+    regime: np.ndarray
+    r: np.ndarray
+    x0: np.ndarray
+    steps: int
+    sharpness_every: int
+    criteria: _regimes.RegimeCriteria
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.x.shape
+
+    @property
+    def regime_names(self) -> np.ndarray:
+        """Regime names (array of ``str``, same shape)."""
+        return np.asarray(_regimes.names(self.regime))
+
+
+def run_cubic_flat(
+    r: np.ndarray,
+    x0: np.ndarray,
+    *,
+    steps: int,
+    sharpness_every: int = 1,
+    criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
+    threads: int = 0,
+    isa: str = "auto",
+) -> dict[str, np.ndarray]:
+    """The cubic-map kernel on validated 1-D arrays; a dict with the fields of :class:`CubicScan`."""
+    rr = np.ascontiguousarray(r, dtype=np.float64).ravel()
+    xx = np.ascontiguousarray(x0, dtype=np.float64).ravel()
+    window = _regimes.late_window(steps + 1, criteria)
+    raw = _core.cubic_scan(rr, xx, steps, window, sharpness_every, criteria.converged_rtol, threads, isa)
+    one = np.ones_like(rr)
+    diverged = raw["diverged_at"] >= 0
+    late_edge = one * raw["late_max_sharpness"] / 2.0
+    increase = raw["late_loss_increase"].astype(bool)
+    summary = _summary(raw["initial_loss"], raw["max_loss"], raw["final_loss"], raw["initial_sharpness"],
+                       raw["final_sharpness"], late_edge, increase, diverged, one)
+    out = {k: raw[k] for k in ("x", "diverged_at", "converged_at", "initial_loss", "max_loss", "final_loss",
+                               "initial_sharpness", "final_sharpness", "min_sharpness", "max_sharpness")}
+    out.update(diverged=diverged, late_edge_ratio=late_edge, late_loss_increase=increase,
+               regime=_regimes.label_codes(summary, criteria))
+    return out
+
+
+def cubic(
+    r: Any,
+    x0: Any,
+    *,
+    steps: int,
+    threads: int | None = None,
+    sharpness_every: int = 1,
+    criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
+    isa: str = "auto",
+) -> CubicScan:
+    """Run the cubic map ``x' = r x (1 - x^2)`` from every point of the broadcast ``(r, x0)``.
+
+    The map is GD on ``L(theta) = (a theta^2 - b)^2 / 2`` with ``r = 1 + 2 lr a b``
+    (:mod:`sharpdyn.cubic`); loss and sharpness are its observables in map units
+    (learning rate 1), so the same regime criteria apply (edge of stability at sharpness 2,
+    period doubling from ``r = 2``, escape beyond ``r = 3``). The arithmetic is
+    :func:`sharpdyn.cubic.step`'s, so results equal a recorded orbit bit for bit. Options as
+    in :func:`uv`.
+    """
+    steps = positive_int(steps, "steps")
+    sharpness_every = positive_int(sharpness_every, "sharpness_every")
+    criteria = _criteria_arg(criteria)
+    isa = isa_arg(isa)
+    rr = as_float_array(r, "r")
+    xx = as_float_array(x0, "x0")
+    try:
+        rr, xx = np.broadcast_arrays(rr, xx)
+    except ValueError as exc:
+        raise ValueError(f"r and x0 must broadcast together: {exc}") from exc
+    out = run_cubic_flat(rr, xx, steps=steps, sharpness_every=sharpness_every, criteria=criteria,
+                         threads=threads_arg(threads), isa=isa)
+    arrays = {name: value.reshape(rr.shape) for name, value in out.items()}
+    return CubicScan(**arrays, r=np.array(rr, dtype=np.float64), x0=np.array(xx, dtype=np.float64), steps=steps,
+                     sharpness_every=sharpness_every, criteria=criteria)
 
 
 def grid(*args: Any, **kwargs: Any):
