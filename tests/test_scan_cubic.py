@@ -82,3 +82,24 @@ def test_cubic_scan_bad_input(kwargs, match):
     r, x0 = args.pop("r"), args.pop("x0")
     with pytest.raises(ValueError, match=match):
         scan.cubic(r, x0, **args)
+
+
+def test_cubic_grid_equals_point_scan_and_draws(tmp_path):
+    from click.testing import CliRunner
+
+    from sharpdyn.cli import main
+
+    axes = {"r": np.linspace(1.2, 3.2, 21), "x0": np.linspace(-1.1, 1.1, 11)}
+    ds = scan.grid(axes, model="cubic", steps=300, chunk_size=50, progress=False)
+    r, x0 = np.meshgrid(axes["r"], axes["x0"], indexing="ij")
+    ref = scan.cubic(r, x0, steps=300)
+    for name in ("x", "regime", "diverged_at", "max_sharpness"):
+        np.testing.assert_array_equal(ds[name].values, getattr(ref, name), err_msg=name)
+    with pytest.raises(ValueError, match="not an axis of the cubic map"):
+        scan.grid({"r": [2.0], "c": [1.0]}, model="cubic", steps=10, progress=False)
+    out = tmp_path / "cubic"
+    res = CliRunner().invoke(main, ["scan", "--model", "cubic", "--r", "1.2:3.2:30", "--x0", "-1:1:20", "--steps",
+                                    "200", "--format", "npz", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert (out / "phase_diagram.png").stat().st_size > 10_000
+    assert (out / "heatmap_lr_final_sharpness.png").stat().st_size > 10_000

@@ -9,6 +9,7 @@ Axes (each a 1-D array of values; any name not given as an axis is a fixed keywo
 - physical: ``lr`` *or* ``c`` (``lr = c / ntk0``), ``ntk0`` (initial NTK), ``f0``
   (initial output), ``y`` (target), ``width``, ``x`` (input), ``param`` (exponent ``s``
   in [0, 1] or a name, ``"sp"``/``"mup"``; stored as ``s``);
+- cubic map (``model="cubic"``, :func:`sharpdyn.scan.cubic`): ``r`` and ``x0`` (default 0.5);
 - normalised (one picture for every width and parameterization, see ``shared/paper.md``):
   ``c`` (the initial ``z = lr ntk0``), ``Y = lr sqrt(kappa) y`` and ``g0 = lr sqrt(kappa)(f0 - y)``
   (default ``-Y``, i.e. ``f0 = 0``); chosen by giving ``Y`` (as an axis or a keyword).
@@ -34,13 +35,14 @@ import numpy as np
 
 from . import parameterization as _param
 from . import regimes as _regimes
-from .scan import isa_arg, run_flat
+from .scan import isa_arg, run_cubic_flat, run_flat
 from .validation import as_float_array, positive_int, threads_arg
 
-__all__ = ["FIELDS", "GridSpec", "PHYSICAL_AXES", "NORMALIZED_AXES", "grid", "grid_spec"]
+__all__ = ["CUBIC_AXES", "FIELDS", "GridSpec", "NORMALIZED_AXES", "PHYSICAL_AXES", "grid", "grid_spec"]
 
 PHYSICAL_AXES: tuple[str, ...] = ("lr", "c", "ntk0", "f0", "y", "width", "x", "param")
 NORMALIZED_AXES: tuple[str, ...] = ("c", "Y", "g0")
+CUBIC_AXES: tuple[str, ...] = ("r", "x0")
 FIELDS: tuple[str, ...] = (
     "f", "ntk", "diverged", "diverged_at", "converged_at", "initial_loss", "max_loss", "final_loss",
     "initial_sharpness", "final_sharpness", "min_sharpness", "max_sharpness", "late_edge_ratio",
@@ -173,16 +175,18 @@ def grid_spec(
     if not isinstance(axes, Mapping) or len(axes) == 0:
         raise ValueError("axes must be a non-empty mapping {name: 1-D values}")
     fixed = {k: v for k, v in fixed.items() if v is not None}
-    if model not in ("function", "weights"):
-        raise ValueError(f"model must be 'function' or 'weights', got {model!r}")
-    normalized = "Y" in axes or "Y" in fixed
-    known = NORMALIZED_AXES if normalized else PHYSICAL_AXES
+    if model not in ("function", "weights", "cubic"):
+        raise ValueError(f"model must be 'function', 'weights' or 'cubic', got {model!r}")
+    normalized = model != "cubic" and ("Y" in axes or "Y" in fixed)
+    known = CUBIC_AXES if model == "cubic" else NORMALIZED_AXES if normalized else PHYSICAL_AXES
+    all_names = set(PHYSICAL_AXES + NORMALIZED_AXES + CUBIC_AXES)
     for name in list(axes) + list(fixed):
-        if name not in PHYSICAL_AXES + NORMALIZED_AXES:
-            raise ValueError(f"unknown axis name {name!r}; known: {sorted(set(PHYSICAL_AXES + NORMALIZED_AXES))}")
+        if name not in all_names:
+            raise ValueError(f"unknown axis name {name!r}; known: {sorted(all_names)}")
         if name not in known:
             raise ValueError(
-                f"{name!r} cannot be combined with the normalised axes {NORMALIZED_AXES}"
+                f"{name!r} is not an axis of the cubic map {CUBIC_AXES}" if model == "cubic"
+                else f"{name!r} cannot be combined with the normalised axes {NORMALIZED_AXES}"
                 if normalized else f"{name!r} is not a physical axis"
             )
     both = set(axes) & set(fixed)
@@ -192,7 +196,12 @@ def grid_spec(
     coords = tuple(tuple(_axis_values(name, axes[name]).tolist()) for name in dims)
     values = {name: _fixed_value(name, v) for name, v in fixed.items()}
     present = set(dims) | set(values)
-    if normalized:
+    if model == "cubic":
+        if "r" not in present:
+            raise ValueError("a cubic-map scan needs r (axis or keyword)")
+        if "x0" not in present:
+            values["x0"] = 0.5
+    elif normalized:
         if model != "function":
             raise ValueError("model='weights' runs at a finite width: use the physical axes, not Y")
         if "c" not in present:
@@ -268,6 +277,11 @@ def compute_chunk(spec: GridSpec, k: int) -> dict[str, np.ndarray]:
     shape = (r1 - r0,) + spec.shape[1:]
     if spec.model == "weights":
         out = _weights_chunk(spec, r0, r1)
+    elif spec.model == "cubic":
+        out = run_cubic_flat(np.ascontiguousarray(spec.values("r", r0, r1)).ravel(),
+                             np.ascontiguousarray(spec.values("x0", r0, r1)).ravel(), steps=spec.steps,
+                             sharpness_every=spec.sharpness_every, criteria=spec.criteria, threads=spec.threads,
+                             isa=spec.isa)
     else:
         lr, lam, f0, kappa, y = _function_inputs(spec, r0, r1)
         if np.any(~np.isfinite(lr)):
@@ -414,6 +428,8 @@ def grid(
     param: Any = None,
     Y: Any = None,
     g0: Any = None,
+    r: Any = None,
+    x0: Any = None,
     model: str = "function",
     seed: int = 0,
     sigma: float = 1.0,
@@ -447,7 +463,8 @@ def grid(
         width from random weights ``N(0, sigma^2/n^s)``; point ``i`` of the row-major
         flattened grid uses ``numpy.random.default_rng((seed, i))``, so results do not
         depend on chunking. ``f0``/``ntk0`` are then outputs (the drawn initial state),
-        and ``c`` means ``lr = c / ntk0`` per point.
+        and ``c`` means ``lr = c / ntk0`` per point. ``"cubic"``: the cubic map over
+        ``r``/``x0`` (:func:`sharpdyn.scan.cubic`; its final state is the variable ``x``).
     sharpness_every, criteria:
         As in :func:`sharpdyn.scan.uv`.
     chunk_size:
@@ -480,7 +497,7 @@ def grid(
         raise ImportError("scan.grid needs xarray: pip install 'sharpdyn[scan]'") from exc
     from tqdm import tqdm
 
-    fixed = dict(lr=lr, c=c, ntk0=ntk0, f0=f0, y=y, width=width, x=x, param=param, Y=Y, g0=g0)
+    fixed = dict(lr=lr, c=c, ntk0=ntk0, f0=f0, y=y, width=width, x=x, param=param, Y=Y, g0=g0, r=r, x0=x0)
     spec = grid_spec(axes, steps=steps, fixed=fixed, model=model, sharpness_every=sharpness_every,
                      criteria=criteria, seed=seed, sigma=sigma, chunk_size=chunk_size, threads=threads, isa=isa)
     zstore = _ZarrStore(store, spec) if store is not None else None

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-AXIS_OPTIONS = ("c", "lr", "Y", "f0", "g0", "ntk0", "y", "width", "param")
+AXIS_OPTIONS = ("c", "lr", "Y", "f0", "g0", "ntk0", "y", "width", "param", "r", "x0")
 
 
 def parse_values(text: str, name: str):
@@ -47,9 +47,11 @@ def parse_values(text: str, name: str):
 @click.option("--y", "y", help="Target y (default 1).")
 @click.option("--width", "width", help="Width n (physical scans).")
 @click.option("--param", "param", help="Parameterization: sp, mup or s in [0, 1] (default sp).")
+@click.option("--r", "r", help="Cubic-map parameter r (with --model cubic).")
+@click.option("--x0", "x0", help="Cubic-map initial state (with --model cubic; default 0.5).")
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="GD steps per point.")
-@click.option("--model", type=click.Choice(["function", "weights"]), default="function", show_default=True,
-              help="Function-space map, or GD on random (u, v) weights.")
+@click.option("--model", type=click.Choice(["function", "weights", "cubic"]), default="function", show_default=True,
+              help="UV function-space map, GD on random (u, v) weights, or the cubic map.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Base seed (--model weights).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None, help="Points per chunk.")
 @click.option("--format", "fmt", type=click.Choice(["zarr", "npz"]), default="zarr", show_default=True,
@@ -61,7 +63,7 @@ def parse_values(text: str, name: str):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="sharpdyn-scan",
               show_default=True, help="Output folder.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def scan(c, lr, Y, f0, g0, ntk0, y, width, param, steps, model, seed, chunk_size, fmt, heatmaps, threads, out_dir,
+def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chunk_size, fmt, heatmaps, threads, out_dir,
          progress) -> None:
     """Phase scan of the UV model: regimes over a grid of learning rates and initialisations.
 
@@ -72,6 +74,10 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, steps, model, seed, chunk_size
     Example (SP at width 4096, learning rate vs initial output):
 
         sharpdyn scan --c 0.5:5:300 --f0 -2:2:200 --width 4096 --steps 1000
+
+    Example (the cubic map, GD on a sub-quadratic loss):
+
+        sharpdyn scan --model cubic --r 1.5:3.2:400 --x0 -1.2:1.2:300 --steps 2000
     """
     import matplotlib
 
@@ -80,7 +86,7 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, steps, model, seed, chunk_size
     from .. import scan as _scan
     from ..figures.scan import plot_heatmap, plot_phase_diagram
 
-    given = dict(c=c, lr=lr, Y=Y, f0=f0, g0=g0, ntk0=ntk0, y=y, width=width, param=param)
+    given = dict(c=c, lr=lr, Y=Y, f0=f0, g0=g0, ntk0=ntk0, y=y, width=width, param=param, r=r, x0=x0)
     parsed = {k: parse_values(v, k) for k, v in given.items() if v is not None}
     axes = {k: v for k, v in parsed.items() if isinstance(v, (np.ndarray, list))}
     fixed = {k: v for k, v in parsed.items() if k not in axes}

@@ -33,6 +33,8 @@ AXIS_LABELS: dict[str, str] = {
     "width": "width n",
     "x": "input x",
     "param": "parameterization exponent s",
+    "r": "r = 1 + η λ / 2 (cubic map)",
+    "x0": "initial x₀",
 }
 
 DERIVED: dict[str, tuple[str, Any]] = {
@@ -55,8 +57,8 @@ def _plane(ds: Any) -> tuple[str, str | None]:
 def _lr_field(ds: Any) -> Any:
     if "lr" in ds:
         return ds["lr"]
-    if int(ds.attrs.get("normalized", 0)) == 1:
-        return ds["f"] * 0 + 1.0
+    if int(ds.attrs.get("normalized", 0)) == 1 or ds.attrs.get("model") == "cubic":
+        return ds["regime"] * 0 + 1.0  # map units: the learning rate is 1
     raise ValueError("the scan has no learning-rate field")
 
 
@@ -92,6 +94,10 @@ def _guides(ax, xdim: str, ydim: str | None) -> None:
                 if line is ax.axvline:
                     ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
                                 textcoords="offset points", fontsize=8, bbox=_LABEL_BOX)
+    for dim, line in ((xdim, ax.axvline), (ydim, ax.axhline)):
+        if dim == "r":
+            for value in (2.0, 3.0):
+                line(value, color="k", ls="--", lw=1.0)
     if ydim == "Y":
         ax.axhline(1.0, color="k", ls=":", lw=1.0)
         ax.annotate("Y = 1", (1.0, 1.0), xycoords=("axes fraction", "data"), xytext=(-36, 3),
@@ -101,8 +107,9 @@ def _guides(ax, xdim: str, ydim: str | None) -> None:
 def plot_phase_diagram(ds: Any, *, title: str | None = None, guides: bool = True) -> Figure:
     """Regime map of a 1-D or 2-D scan: one colour per regime of
     :data:`sharpdyn.regimes.REGIMES`, a legend naming every regime, dashed guides at
-    ``c = 2`` and ``c = 4`` (the large-width catapult and divergence boundaries) and at
-    ``Y = 1`` when those are axes."""
+    ``c = 2`` and ``c = 4`` (the large-width catapult and divergence boundaries), at
+    ``Y = 1``, and at ``r = 2`` / ``r = 3`` (first doubling / escape of the cubic map) when
+    those are axes."""
     xdim, ydim = _plane(ds)
     fig = Figure(figsize=(7.8, 4.6 if ydim is not None else 2.4), layout="constrained")
     ax = fig.subplots()
