@@ -127,7 +127,9 @@ def plot_phase_diagram(ds: Any, *, title: str | None = None, guides: bool = True
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="regime",
               frameon=False)
     steps = ds.attrs.get("steps")
-    ax.set_title(title or f"UV-model phase diagram ({codes.size:,} runs, {steps} steps, {ds.attrs.get('model', 'function')})")
+    model = ds.attrs.get("model", "function")
+    what = "cubic-map" if model == "cubic" else "UV-model"
+    ax.set_title(title or f"{what} phase diagram ({codes.size:,} runs, {steps} steps, {model})")
     return fig
 
 
