@@ -176,26 +176,49 @@ def _check(res, other, name: str) -> None:
     np.testing.assert_allclose(res.max_sharpness[ok], smax[ok], rtol=1e-12, err_msg=f"{name}: max sharpness")
 
 
+def _cpu_time(fn, repeat: int):
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t0 = time.process_time()
+        out = fn()
+        best = min(best, time.process_time() - t0)
+    return best, out
+
+
 def compare(n: int, steps: int, every: int, n_numpy: int, repeat: int = 2) -> dict:
-    """Point-steps per second of the three implementations (NumPy on the first n_numpy points)."""
+    """Point-steps per second of the three implementations (NumPy on the first n_numpy points):
+    wall clock with all threads, and per core (one thread, process CPU time, which other jobs
+    on a shared machine do not inflate)."""
     pts = bench_points(n)
-    t_k, res = _time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, y=1.0, steps=steps,
-                                     sharpness_every=every), repeat)
     sub = tuple(a[:n_numpy] for a in pts)
-    t_np, out_np = _time(lambda: numpy_scan(*sub, steps, every), 1)
-    res_sub = scan.uv(sub[0], sub[1], sub[2], width=KAPPA_WIDTH, y=1.0, steps=steps, sharpness_every=every)
-    _check(res_sub, out_np, "numpy")
-    row = {"points": n, "steps": steps, "sharpness_every": every,
-           "sharpdyn": n * steps / t_k, "numpy": n_numpy * steps / t_np}
+
+    def kernel(p, threads=None):
+        return scan.uv(p[0], p[1], p[2], width=KAPPA_WIDTH, y=1.0, steps=steps, sharpness_every=every, threads=threads)
+
+    t_k, res = _time(lambda: kernel(pts), repeat)
+    c_k, _ = _cpu_time(lambda: kernel(sub, threads=1), repeat)
+    c_np, out_np = _cpu_time(lambda: numpy_scan(*sub, steps, every), 1)
+    _check(kernel(sub), out_np, "numpy")
+    row = {"points": n, "steps": steps, "sharpness_every": every, "sharpdyn": n * steps / t_k,
+           "numpy": n_numpy * steps / c_np, "sharpdyn_core": n_numpy * steps / c_k, "numpy_core": n_numpy * steps / c_np}
     try:
+        import numba
+
         numba_scan = numba_scan_factory()
     except ImportError:
-        row["numba"] = None
+        row["numba"] = row["numba_core"] = None
         return row
     numba_scan(*(a[:64] for a in pts), 2, every)  # compile outside the timing
     t_nb, out_nb = _time(lambda: numba_scan(*pts, steps, every), repeat)
     _check(res, out_nb, "numba")
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        c_nb, _ = _cpu_time(lambda: numba_scan(*sub, steps, every), repeat)
+    finally:
+        numba.set_num_threads(threads)
     row["numba"] = n * steps / t_nb
+    row["numba_core"] = n_numpy * steps / c_nb
     return row
 
 
@@ -272,6 +295,8 @@ def write_markdown(r: dict, path: Path) -> None:
         "the divergence test, max loss and min/max sharpness sampled every *k* steps, and agrees with the others "
         "(asserted). The sharpdyn kernel also computes the late-window regime statistics and the convergence step.",
         "",
+        "**Wall clock, all threads, on the shared machine** (NumPy is single-threaded):",
+        "",
         "| k (sharpness every) | points × steps | sharpdyn | NumPy (in place) | Numba parallel | vs NumPy | vs Numba |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -279,8 +304,26 @@ def write_markdown(r: dict, path: Path) -> None:
         nb = row["numba"]
         vs_numba = "n/a" if nb is None else f"{row['sharpdyn'] / nb:.1f}×"
         lines.append(
-            f"| {row['sharpness_every']} | {row['points']:,} × {row['steps']} | {g(row['sharpdyn'])} | {g(row['numpy'])} | "
-            f"{g(nb)} | {row['sharpdyn'] / row['numpy']:.0f}× | {vs_numba} |"
+            f"| {row['sharpness_every']} | {row['points']:,} × "
+            f"{row['steps']} | {g(row['sharpdyn'])} | {g(row['numpy'])} | {g(nb)} | {row['sharpdyn'] / row['numpy']:.0f}× | "
+            f"{vs_numba} |"
+        )
+    cores = r["cpus"]
+    lines += [
+        "",
+        f"**Per core** (one thread each, process CPU time, so the other jobs do not count), and the idle {cores}-core "
+        f"machine this implies (the compiled kernel and Numba use every core, NumPy one):",
+        "",
+        "| k | sharpdyn / core | NumPy / core | Numba / core | vs NumPy per core | vs NumPy, idle machine | vs Numba |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in r["compare"]:
+        nbc = row["numba_core"]
+        ratio = row["sharpdyn_core"] / row["numpy_core"]
+        vs_numba_core = "n/a" if nbc is None else f"{row['sharpdyn_core'] / nbc:.1f}×"
+        lines.append(
+            f"| {row['sharpness_every']} | {g(row['sharpdyn_core'])} | {g(row['numpy_core'])} | {g(nbc)} | {ratio:.0f}× | "
+            f"{ratio * cores:.0f}× | {vs_numba_core} |"
         )
     lines += ["", "Same kernel, each instruction set forced (k = 16; identical bits on every path, tested). The per-core "
               "rate is one thread timed in process CPU time (insensitive to the other jobs); × cores is what an idle "

@@ -24,7 +24,7 @@
 namespace sharpdyn::scan {
 namespace {
 
-constexpr int kBlock = 32;  // lanes per block
+constexpr int kBlock = 64;  // lanes per block (eight AVX-512 registers per variable)
 constexpr std::int64_t kChunk = 64;  // steps between divergence checks
 constexpr double kIncreaseFactor = 1.0 + 1e-12;  // sharpdyn.regimes.LOSS_INCREASE_RTOL
 constexpr double kInf = std::numeric_limits<double>::infinity();
