@@ -14,8 +14,11 @@ namespace sharpdyn::orbit {
 
 namespace {
 
-// Steps between divergence checks (and the size of the record buffer, in steps).
+// Steps between divergence checks in the transient, and while recording (the record buffer,
+// up to kRecordChunk x kBlock doubles = 512 KiB, stays in L2; each output row is then written
+// as one long contiguous run, which suits the non-temporal stores below).
 constexpr std::int64_t kChunk = 256;
+constexpr std::int64_t kRecordChunk = 1024;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMaxFinite = std::numeric_limits<double>::max();
 
@@ -32,18 +35,69 @@ SHARPDYN_ALWAYS_INLINE double cubic_observe(double x, double r, int obs) {
   }
 }
 
-// Advance every lane `steps` times. The expression is cubic::step written out so the
-// vectoriser sees it; cubic::step gives the same bits (no FMA contraction).
-SHARPDYN_SIMD_CLONES
-void cubic_advance(double* __restrict x, const double* __restrict r, int n, std::int64_t steps) {
+// Advance all kBlock lanes `steps` times. The transient is where the time goes, so the lanes are
+// held in vector registers for the whole loop: NV independent vectors of W doubles (GCC vector
+// extensions), enough of them that the 12-cycle dependency chain of one step is hidden and the
+// loop runs at the FP ports' throughput. The block is processed in kBlock / (NV W) groups
+// (1 with AVX-512, 2 with AVX2, 4 with SSE2). Every lane computes (r x)(1 - x x) exactly as
+// cubic::step does, so all paths give the same bits.
+template <class V, int NV>
+SHARPDYN_ALWAYS_INLINE void cubic_advance_registers(double* __restrict x, const double* __restrict r,
+                                                    std::int64_t steps) {
+  constexpr int W = static_cast<int>(sizeof(V) / sizeof(double));
+  constexpr int group = NV * W;
+  static_assert(kBlock % group == 0, "block must be a whole number of register groups");
+  for (int base = 0; base < kBlock; base += group) {
+    V xs[NV], rs[NV];
+    for (int v = 0; v < NV; ++v) {
+      __builtin_memcpy(&xs[v], x + base + v * W, sizeof(V));
+      __builtin_memcpy(&rs[v], r + base + v * W, sizeof(V));
+    }
+    for (std::int64_t t = 0; t < steps; ++t) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) xs[v] = rs[v] * xs[v] * (1.0 - xs[v] * xs[v]);
+    }
+    for (int v = 0; v < NV; ++v) __builtin_memcpy(x + base + v * W, &xs[v], sizeof(V));
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+typedef double v8d __attribute__((vector_size(64)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v2d __attribute__((vector_size(16)));
+
+__attribute__((target("avx512f"))) void cubic_advance_avx512(double* x, const double* r, std::int64_t steps) {
+  cubic_advance_registers<v8d, 8>(x, r, steps);
+}
+__attribute__((target("avx2"))) void cubic_advance_avx2(double* x, const double* r, std::int64_t steps) {
+  cubic_advance_registers<v4d, 8>(x, r, steps);
+}
+void cubic_advance_sse2(double* x, const double* r, std::int64_t steps) {
+  cubic_advance_registers<v2d, 8>(x, r, steps);
+}
+
+using AdvanceFn = void (*)(double*, const double*, std::int64_t);
+AdvanceFn pick_cubic_advance() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return cubic_advance_avx512;
+  if (__builtin_cpu_supports("avx2")) return cubic_advance_avx2;
+  return cubic_advance_sse2;
+}
+const AdvanceFn cubic_advance_best = pick_cubic_advance();
+
+// x, r: kBlock lanes (unused lanes padded with r = 0, x = 0, which stay 0).
+void cubic_advance(double* x, const double* r, std::int64_t steps) { cubic_advance_best(x, r, steps); }
+#else
+void cubic_advance(double* __restrict x, const double* __restrict r, std::int64_t steps) {
   for (std::int64_t t = 0; t < steps; ++t) {
 #pragma omp simd
-    for (int j = 0; j < n; ++j) {
+    for (int j = 0; j < kBlock; ++j) {
       const double v = x[j];
       x[j] = r[j] * v * (1.0 - v * v);
     }
   }
 }
+#endif
 
 template <int Obs>
 SHARPDYN_ALWAYS_INLINE void cubic_record_loop(double* __restrict x, const double* __restrict r,
@@ -81,6 +135,28 @@ void cubic_record(double* __restrict x, const double* __restrict r, int n, std::
   }
 }
 
+// dst[t] = src[t * stride] for t < count. The output (P x n_keep doubles) is far larger than
+// the caches and is not read again here, so on x86-64 it is written with non-temporal stores
+// (movnti): no read-for-ownership of every output line, which halves the memory traffic of the
+// recording phase. The caller fences once at the end (stream_fence).
+inline void write_streaming(double* dst, const double* src, std::int64_t stride, std::int64_t count) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  for (std::int64_t t = 0; t < count; ++t) {
+    long long bits;
+    __builtin_memcpy(&bits, src + t * stride, sizeof bits);
+    __builtin_ia32_movnti64(reinterpret_cast<long long*>(dst + t), bits);
+  }
+#else
+  for (std::int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
+#endif
+}
+
+inline void stream_fence() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_ia32_sfence();
+#endif
+}
+
 // Lanes that left their bound during the last `steps` steps (started at step s0 from `saved`):
 // replay them one at a time to find the first step out of bounds. Exact because the cubic map
 // never comes back from beyond its bound (cubic_map.hpp).
@@ -104,32 +180,34 @@ void cubic_check(const double* x, const double* saved, const double* r, const do
 void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
                  int obs, double* out, std::int64_t* at, double* x_last) {
   alignas(64) double x[kBlock], r[kBlock], bound[kBlock], saved[kBlock];
+  for (int j = 0; j < kBlock; ++j) {  // lanes n.. are padding: r = x = 0 stays 0
+    x[j] = j < n ? x0[j] : 0.0;
+    r[j] = j < n ? r_in[j] : 0.0;
+  }
   for (int j = 0; j < n; ++j) {
-    x[j] = x0[j];
-    r[j] = r_in[j];
     bound[j] = cubic::divergence_bound(x0[j], r_in[j]);
     at[j] = -1;
   }
   for (std::int64_t s = 0; s < T;) {
     const std::int64_t c = std::min(kChunk, T - s);
     std::copy(x, x + n, saved);
-    cubic_advance(x, r, n, c);
+    cubic_advance(x, r, c);
     cubic_check(x, saved, r, bound, n, s, c, at);
     s += c;
   }
-  std::vector<double> rec(static_cast<std::size_t>(kChunk * n));
+  // reused per thread: large enough to be served by mmap, so a fresh one per block would page-fault
+  thread_local std::vector<double> rec;
+  rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * n));
   for (std::int64_t k = 0; k < K;) {
-    const std::int64_t c = std::min(kChunk, K - k);
+    const std::int64_t c = std::min(kRecordChunk, K - k);
     const std::int64_t steps = (k + c == K) ? c - 1 : c;
     std::copy(x, x + n, saved);
     cubic_record(x, r, n, c, steps, obs, rec.data());
     cubic_check(x, saved, r, bound, n, T + k, steps, at);
-    for (int j = 0; j < n; ++j) {
-      double* row = out + j * K + k;
-      for (std::int64_t t = 0; t < c; ++t) row[t] = rec[t * n + j];
-    }
+    for (int j = 0; j < n; ++j) write_streaming(out + j * K + k, rec.data() + j, n, c);
     k += c;
   }
+  stream_fence();
   for (int j = 0; j < n; ++j) {
     x_last[j] = x[j];
     if (at[j] < 0) continue;
@@ -250,10 +328,11 @@ void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std
     advance(s, 0, c, nullptr);
     s += c;
   }
-  std::vector<double> rec(static_cast<std::size_t>(kChunk * n * dim));
+  thread_local std::vector<double> rec;
+  rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * n * dim));
   const std::int64_t row_stride = K * dim;
   for (std::int64_t k = 0; k < K;) {
-    const std::int64_t c = std::min(kChunk, K - k);
+    const std::int64_t c = std::min(kRecordChunk, K - k);
     const std::int64_t steps = (k + c == K) ? c - 1 : c;
     advance(T + k, c, steps, rec.data());
     for (int j = 0; j < n; ++j) {
