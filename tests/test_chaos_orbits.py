@@ -174,6 +174,6 @@ def test_uv_follows_cubic_map_near_eos_minimum():
 def test_save_roundtrip(tmp_path):
     d = chaos.orbit_diagram("uv", [1.2, 1.4], x0=(0.2, 2.7), n_transient=10, n_keep=5)
     path = d.save(tmp_path / "orbit.npz")
-    z = np.load(path)
-    np.testing.assert_array_equal(z["states"], d.states)
-    assert str(z["system"]) == "uv" and int(z["n_keep"]) == 5
+    with np.load(path) as z:
+        np.testing.assert_array_equal(z["states"], d.states)
+        assert str(z["system"]) == "uv" and int(z["n_keep"]) == 5

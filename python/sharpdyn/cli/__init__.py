@@ -11,6 +11,8 @@ import click
 # name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
     "demo": "sharpdyn.cli.demo:demo",
+    "orbit": "sharpdyn.cli.chaos:orbit",
+    "lyapunov": "sharpdyn.cli.chaos:lyapunov",
 }
 
 
