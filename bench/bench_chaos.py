@@ -81,7 +81,7 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 
 def run(quick: bool = False) -> dict:
     P, T, K = (300, 200, 50) if quick else (4000, 10_000, 1000)
-    repeat = 1 if quick else 3
+    repeat = 1 if quick else 7
     r = np.linspace(1.0, 3.0, P)
     threads = _core.max_threads()
     t_sd, d = _best(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K), repeat)

@@ -33,13 +33,16 @@ VALUE_LABEL = {
 def draw_density(ax, diagram: OrbitDiagram, *, bins: tuple[int, int] = (1000, 700),
                  value_range: tuple[float, float] | None = None, log_values: bool = False,
                  component: int = 0, cmap: str = "magma_r") -> None:
-    """Draw ``diagram`` on ``ax`` as an image of the per-parameter distribution of values."""
+    """Draw ``diagram`` on ``ax`` as an image of the per-parameter distribution of values
+    (``log_values``: of ``log10`` of the positive values, by default the top 18 decades)."""
     if log_values:
         p, v = diagram.points(component)
         keep = v > 0
         p, v = p[keep], np.log10(v[keep])
         prange = (float(diagram.params.min()), float(diagram.params.max()))
-        vr = value_range if value_range is not None else (float(v.min()), float(v.max()))
+        # 18 decades below the largest value: converged runs reach 1e-300 and would flatten the rest
+        vr = value_range if value_range is not None else (max(float(v.min()), float(v.max()) - 18.0),
+                                                          float(v.max()))
         h, pe, ve = np.histogram2d(p, v, bins=bins, range=(prange, vr))
         col = h.sum(axis=1, keepdims=True)
         h = np.where(col > 0, h / np.where(col > 0, col, 1.0), 0.0)
