@@ -1,6 +1,7 @@
 #include "core/orbit_kernels.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -24,26 +25,31 @@ constexpr double kMaxFinite = std::numeric_limits<double>::max();
 
 // ---------------------------------------------------------------- cubic map
 
-SHARPDYN_ALWAYS_INLINE double cubic_observe(double x, double r, int obs) {
-  switch (obs) {
-    case static_cast<int>(Observable::Sharpness):
-      return cubic::sharpness(x, r);
-    case static_cast<int>(Observable::Loss):
-      return cubic::loss(x, r);
-    default:
-      return x;
+// Advance all kBlock lanes `steps` times and, when recording, store the observable of each
+// state before its step (and `records - steps` more after the last step) into rec
+// (records x kBlock, row-major). The lanes are held in vector registers for the whole loop:
+// NV independent vectors of W doubles (GCC vector extensions; V = double gives plain scalar
+// code), enough of them that the 12-cycle dependency chain of one step is hidden and the loop
+// runs at the FP ports' throughput. The block is processed in kBlock / (NV W) groups (1 with
+// AVX-512, 2 with AVX2, 4 with SSE2). Every lane evaluates exactly the expressions of
+// cubic::step / cubic::sharpness / cubic::loss (same association, no FMA), so every path gives
+// the same bits.
+template <int Obs, class V>
+SHARPDYN_ALWAYS_INLINE V cubic_observe_lanes(V x, V r) {
+  if constexpr (Obs == static_cast<int>(Observable::Sharpness)) {
+    return 3.0 * r * x * x - (r - 1.0);
+  } else if constexpr (Obs == static_cast<int>(Observable::Loss)) {
+    const V g = r * x * x - (r - 1.0);
+    return 0.5 * g * g;
+  } else {
+    return x;
   }
 }
 
-// Advance all kBlock lanes `steps` times. The transient is where the time goes, so the lanes are
-// held in vector registers for the whole loop: NV independent vectors of W doubles (GCC vector
-// extensions), enough of them that the 12-cycle dependency chain of one step is hidden and the
-// loop runs at the FP ports' throughput. The block is processed in kBlock / (NV W) groups
-// (1 with AVX-512, 2 with AVX2, 4 with SSE2). Every lane computes (r x)(1 - x x) exactly as
-// cubic::step does, so all paths give the same bits.
-template <class V, int NV>
-SHARPDYN_ALWAYS_INLINE void cubic_advance_registers(double* __restrict x, const double* __restrict r,
-                                                    std::int64_t steps) {
+template <class V, int NV, int Obs>  // Obs < 0: advance only
+SHARPDYN_ALWAYS_INLINE void cubic_registers(double* __restrict x, const double* __restrict r,
+                                            std::int64_t steps, std::int64_t records,
+                                            double* __restrict rec) {
   constexpr int W = static_cast<int>(sizeof(V) / sizeof(double));
   constexpr int group = NV * W;
   static_assert(kBlock % group == 0, "block must be a whole number of register groups");
@@ -55,85 +61,81 @@ SHARPDYN_ALWAYS_INLINE void cubic_advance_registers(double* __restrict x, const 
     }
     for (std::int64_t t = 0; t < steps; ++t) {
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) xs[v] = rs[v] * xs[v] * (1.0 - xs[v] * xs[v]);
+      for (int v = 0; v < NV; ++v) {
+        if constexpr (Obs >= 0) {
+          const V o = cubic_observe_lanes<Obs>(xs[v], rs[v]);
+          __builtin_memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
+        }
+        xs[v] = rs[v] * xs[v] * (1.0 - xs[v] * xs[v]);
+      }
+    }
+    if constexpr (Obs >= 0) {
+      for (std::int64_t t = steps; t < records; ++t) {
+        for (int v = 0; v < NV; ++v) {
+          const V o = cubic_observe_lanes<Obs>(xs[v], rs[v]);
+          __builtin_memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
+        }
+      }
     }
     for (int v = 0; v < NV; ++v) __builtin_memcpy(x + base + v * W, &xs[v], sizeof(V));
   }
 }
+
+template <class V, int NV>
+SHARPDYN_ALWAYS_INLINE void cubic_run_lanes(double* x, const double* r, std::int64_t steps,
+                                            std::int64_t records, int obs, double* rec) {
+  if (rec == nullptr) {
+    cubic_registers<V, NV, -1>(x, r, steps, records, rec);
+    return;
+  }
+  switch (obs) {
+    case static_cast<int>(Observable::Sharpness):
+      cubic_registers<V, NV, static_cast<int>(Observable::Sharpness)>(x, r, steps, records, rec);
+      break;
+    case static_cast<int>(Observable::Loss):
+      cubic_registers<V, NV, static_cast<int>(Observable::Loss)>(x, r, steps, records, rec);
+      break;
+    default:
+      cubic_registers<V, NV, static_cast<int>(Observable::State)>(x, r, steps, records, rec);
+  }
+}
+
+using CubicRunFn = void (*)(double*, const double*, std::int64_t, std::int64_t, int, double*);
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 typedef double v8d __attribute__((vector_size(64)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v2d __attribute__((vector_size(16)));
 
-__attribute__((target("avx512f"))) void cubic_advance_avx512(double* x, const double* r, std::int64_t steps) {
-  cubic_advance_registers<v8d, 8>(x, r, steps);
+__attribute__((target("avx512f"))) void cubic_run_avx512(double* x, const double* r, std::int64_t steps,
+                                                          std::int64_t records, int obs, double* rec) {
+  cubic_run_lanes<v8d, 8>(x, r, steps, records, obs, rec);
 }
-__attribute__((target("avx2"))) void cubic_advance_avx2(double* x, const double* r, std::int64_t steps) {
-  cubic_advance_registers<v4d, 8>(x, r, steps);
+__attribute__((target("avx2"))) void cubic_run_avx2(double* x, const double* r, std::int64_t steps,
+                                                     std::int64_t records, int obs, double* rec) {
+  cubic_run_lanes<v4d, 8>(x, r, steps, records, obs, rec);
 }
-void cubic_advance_sse2(double* x, const double* r, std::int64_t steps) {
-  cubic_advance_registers<v2d, 8>(x, r, steps);
+void cubic_run_sse2(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
+                    double* rec) {
+  cubic_run_lanes<v2d, 8>(x, r, steps, records, obs, rec);
 }
 
-using AdvanceFn = void (*)(double*, const double*, std::int64_t);
-AdvanceFn pick_cubic_advance() {
+CubicRunFn pick_cubic_run() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return cubic_advance_avx512;
-  if (__builtin_cpu_supports("avx2")) return cubic_advance_avx2;
-  return cubic_advance_sse2;
+  if (__builtin_cpu_supports("avx512f")) return cubic_run_avx512;
+  if (__builtin_cpu_supports("avx2")) return cubic_run_avx2;
+  return cubic_run_sse2;
 }
-const AdvanceFn cubic_advance_best = pick_cubic_advance();
-
-// x, r: kBlock lanes (unused lanes padded with r = 0, x = 0, which stay 0).
-void cubic_advance(double* x, const double* r, std::int64_t steps) { cubic_advance_best(x, r, steps); }
 #else
-void cubic_advance(double* __restrict x, const double* __restrict r, std::int64_t steps) {
-  for (std::int64_t t = 0; t < steps; ++t) {
-#pragma omp simd
-    for (int j = 0; j < kBlock; ++j) {
-      const double v = x[j];
-      x[j] = r[j] * v * (1.0 - v * v);
-    }
-  }
+void cubic_run_scalar(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
+                      double* rec) {
+  cubic_run_lanes<double, 8>(x, r, steps, records, obs, rec);
 }
+CubicRunFn pick_cubic_run() { return cubic_run_scalar; }
 #endif
 
-template <int Obs>
-SHARPDYN_ALWAYS_INLINE void cubic_record_loop(double* __restrict x, const double* __restrict r,
-                                              int n, std::int64_t records, std::int64_t steps,
-                                              double* __restrict rec) {
-  for (std::int64_t t = 0; t < steps; ++t) {
-    double* row = rec + t * n;
-#pragma omp simd
-    for (int j = 0; j < n; ++j) {
-      const double v = x[j];
-      row[j] = cubic_observe(v, r[j], Obs);
-      x[j] = r[j] * v * (1.0 - v * v);
-    }
-  }
-  for (std::int64_t t = steps; t < records; ++t) {  // the final record needs no step after it
-    double* row = rec + t * n;
-    for (int j = 0; j < n; ++j) row[j] = cubic_observe(x[j], r[j], Obs);
-  }
-}
-
-// Record `records` states (rec: records x n), stepping after each except, when steps = records - 1,
-// the last one.
-SHARPDYN_SIMD_CLONES
-void cubic_record(double* __restrict x, const double* __restrict r, int n, std::int64_t records,
-                  std::int64_t steps, int obs, double* __restrict rec) {
-  switch (obs) {
-    case static_cast<int>(Observable::Sharpness):
-      cubic_record_loop<static_cast<int>(Observable::Sharpness)>(x, r, n, records, steps, rec);
-      break;
-    case static_cast<int>(Observable::Loss):
-      cubic_record_loop<static_cast<int>(Observable::Loss)>(x, r, n, records, steps, rec);
-      break;
-    default:
-      cubic_record_loop<static_cast<int>(Observable::State)>(x, r, n, records, steps, rec);
-  }
-}
+// x, r: kBlock lanes (unused lanes padded with r = 0, x = 0, which stay 0).
+const CubicRunFn cubic_run = pick_cubic_run();
 
 // dst[t] = src[t * stride] for t < count. The output (P x n_keep doubles) is far larger than
 // the caches and is not read again here, so on x86-64 it is written with non-temporal stores
@@ -150,6 +152,88 @@ inline void write_streaming(double* dst, const double* src, std::int64_t stride,
   for (std::int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
 #endif
 }
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// dst[0..count) = src[0..count) with non-temporal stores: movnti up to a 64-byte boundary of
+// dst, then whole-line vmovntpd, then movnti for the tail.
+__attribute__((target("avx512f"))) void stream_row_avx512(double* dst, const double* src, std::int64_t count) {
+  std::int64_t t = 0;
+  auto scalar = [&](std::int64_t end) {
+    for (; t < end; ++t) {
+      long long bits;
+      __builtin_memcpy(&bits, src + t, sizeof bits);
+      __builtin_ia32_movnti64(reinterpret_cast<long long*>(dst + t), bits);
+    }
+  };
+  const std::int64_t head = ((64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64) / 8;
+  scalar(std::min(head, count));
+  for (; t + 8 <= count; t += 8) {
+    v8d v;
+    __builtin_memcpy(&v, src + t, sizeof v);
+    __builtin_ia32_movntpd512(dst + t, v);
+  }
+  scalar(count);
+}
+
+// rec: (c x kBlock) row-major; out rows j < n get rec[t][j] at out + j * K + t, t < c. 8 x 8 tiles
+// are transposed in AVX-512 registers (three rounds of two-source permutes) so the record
+// buffer is read a cache line at a time, into 8 contiguous rows that are then written out one
+// after another with movnti (a single write-combining stream at a time).
+__attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec, int n, std::int64_t c,
+                                                                double* out, std::int64_t K) {
+  typedef long long v8i __attribute__((vector_size(64)));
+  const std::int64_t c8 = c - c % 8;
+  const int n8 = n - n % 8;
+  thread_local std::vector<double> lane_buffer;  // 8 transposed rows, written out one at a time
+  lane_buffer.resize(static_cast<std::size_t>(8 * c));
+  double* lanes = lane_buffer.data();
+  for (int j0 = 0; j0 < n8; j0 += 8) {
+    for (std::int64_t t0 = 0; t0 < c8; t0 += 8) {
+      v8d a[8], b[8];
+      for (int i = 0; i < 8; ++i) __builtin_memcpy(&a[i], rec + (t0 + i) * kBlock + j0, sizeof(v8d));
+      // round 1: 2x2 blocks of single elements
+      for (int i = 0; i < 8; i += 2) {
+        b[i] = __builtin_shuffle(a[i], a[i + 1], v8i{0, 8, 2, 10, 4, 12, 6, 14});
+        b[i + 1] = __builtin_shuffle(a[i], a[i + 1], v8i{1, 9, 3, 11, 5, 13, 7, 15});
+      }
+      // round 2: pairs
+      for (int i = 0; i < 8; i += 4) {
+        for (int q = 0; q < 2; ++q) {
+          a[i + q] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{0, 1, 8, 9, 4, 5, 12, 13});
+          a[i + q + 2] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{2, 3, 10, 11, 6, 7, 14, 15});
+        }
+      }
+      // round 3: quads
+      for (int q = 0; q < 4; ++q) {
+        b[q] = __builtin_shuffle(a[q], a[q + 4], v8i{0, 1, 2, 3, 8, 9, 10, 11});
+        b[q + 4] = __builtin_shuffle(a[q], a[q + 4], v8i{4, 5, 6, 7, 12, 13, 14, 15});
+      }
+      // b[m] now holds lane j0 + m at steps t0 .. t0 + 7
+      for (int m = 0; m < 8; ++m) __builtin_memcpy(lanes + m * c + t0, &b[m], sizeof(v8d));
+    }
+    for (int m = 0; m < 8; ++m) {
+      for (std::int64_t t = c8; t < c; ++t) lanes[m * c + t] = rec[t * kBlock + j0 + m];
+      stream_row_avx512(out + (j0 + m) * K, lanes + m * c, c);  // one row at a time
+    }
+  }
+  for (int j = n8; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);  // ragged edge
+}
+#endif
+
+// Write the record buffer (c x kBlock) into output rows j < n at out + j * K.
+void write_rows_portable(const double* rec, int n, std::int64_t c, double* out, std::int64_t K) {
+  for (int j = 0; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);
+}
+
+using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
+WriteRowsFn pick_write_rows() {
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return transpose_rows_avx512;
+#endif
+  return write_rows_portable;
+}
+const WriteRowsFn write_rows = pick_write_rows();
 
 inline void stream_fence() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -191,20 +275,20 @@ void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, st
   for (std::int64_t s = 0; s < T;) {
     const std::int64_t c = std::min(kChunk, T - s);
     std::copy(x, x + n, saved);
-    cubic_advance(x, r, c);
+    cubic_run(x, r, c, 0, obs, nullptr);
     cubic_check(x, saved, r, bound, n, s, c, at);
     s += c;
   }
   // reused per thread: large enough to be served by mmap, so a fresh one per block would page-fault
   thread_local std::vector<double> rec;
-  rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * n));
+  rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * kBlock));
   for (std::int64_t k = 0; k < K;) {
     const std::int64_t c = std::min(kRecordChunk, K - k);
     const std::int64_t steps = (k + c == K) ? c - 1 : c;
     std::copy(x, x + n, saved);
-    cubic_record(x, r, n, c, steps, obs, rec.data());
+    cubic_run(x, r, steps, c, obs, rec.data());
     cubic_check(x, saved, r, bound, n, T + k, steps, at);
-    for (int j = 0; j < n; ++j) write_streaming(out + j * K + k, rec.data() + j, n, c);
+    write_rows(rec.data(), n, c, out + k, K);
     k += c;
   }
   stream_fence();
