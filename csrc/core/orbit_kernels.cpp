@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -120,13 +122,26 @@ void cubic_run_sse2(double* x, const double* r, std::int64_t steps, std::int64_t
   cubic_run_lanes<v2d, 8>(x, r, steps, records, obs, rec);
 }
 
-CubicRunFn pick_cubic_run() {
+// The widest path the CPU supports, or a narrower one named by the environment variable
+// SHARPDYN_SIMD ("avx512", "avx2", "sse2"; for tests and benchmarks, read once at load time).
+const char* pick_simd_path() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return cubic_run_avx512;
-  if (__builtin_cpu_supports("avx2")) return cubic_run_avx2;
+  const bool has512 = __builtin_cpu_supports("avx512f"), has2 = __builtin_cpu_supports("avx2");
+  const char* want = std::getenv("SHARPDYN_SIMD");
+  if (want && std::strcmp(want, "sse2") == 0) return "sse2";
+  if (want && std::strcmp(want, "avx2") == 0 && has2) return "avx2";
+  if (has512) return "avx512";
+  return has2 ? "avx2" : "sse2";
+}
+const char* const simd_path_name = pick_simd_path();
+
+CubicRunFn pick_cubic_run() {
+  if (std::strcmp(simd_path_name, "avx512") == 0) return cubic_run_avx512;
+  if (std::strcmp(simd_path_name, "avx2") == 0) return cubic_run_avx2;
   return cubic_run_sse2;
 }
 #else
+const char* const simd_path_name = "scalar";
 void cubic_run_scalar(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
                       double* rec) {
   cubic_run_lanes<double, 8>(x, r, steps, records, obs, rec);
@@ -228,8 +243,7 @@ void write_rows_portable(const double* rec, int n, std::int64_t c, double* out, 
 using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
 WriteRowsFn pick_write_rows() {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return transpose_rows_avx512;
+  if (std::strcmp(simd_path_name, "avx512") == 0) return transpose_rows_avx512;
 #endif
   return write_rows_portable;
 }
@@ -438,6 +452,8 @@ void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std
 std::int64_t block_count(std::int64_t count) { return (count + kBlock - 1) / kBlock; }
 
 }  // namespace
+
+const char* simd_path() noexcept { return simd_path_name; }
 
 int uv_observable_dim(Observable obs) noexcept { return obs == Observable::State ? 2 : 1; }
 
