@@ -307,8 +307,11 @@ def uv_orbit_diagram(
     Y = eta * sk * yv
     g0 = eta * sk * (f - yv)
     z0 = eta * lam
-    d = orbit_diagram("uv", Y, x0=np.stack([g0, z0], axis=1), n_transient=n_transient, n_keep=n_keep,
-                      observable=obs, threads=threads)
+    with warnings.catch_warnings():  # re-issued below, pointing at the caller
+        warnings.simplefilter("ignore", DivergenceWarning)
+        d = orbit_diagram("uv", Y, x0=np.stack([g0, z0], axis=1), n_transient=n_transient, n_keep=n_keep,
+                          observable=obs, threads=threads)
+    _warn_divergence(d.diverged_at, "runs")
     states = d.states
     if obs == "loss":
         states = states / (eta[:, None] ** 2 * sk * sk)
