@@ -8,6 +8,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 #include "core/cubic_map.hpp"
 #include "core/parallel.hpp"
 #include "core/simd_dispatch.hpp"
@@ -58,15 +62,15 @@ SHARPDYN_ALWAYS_INLINE void cubic_registers(double* __restrict x, const double* 
   for (int base = 0; base < kBlock; base += group) {
     V xs[NV], rs[NV];
     for (int v = 0; v < NV; ++v) {
-      __builtin_memcpy(&xs[v], x + base + v * W, sizeof(V));
-      __builtin_memcpy(&rs[v], r + base + v * W, sizeof(V));
+      std::memcpy(&xs[v], x + base + v * W, sizeof(V));
+      std::memcpy(&rs[v], r + base + v * W, sizeof(V));
     }
     for (std::int64_t t = 0; t < steps; ++t) {
 #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) {
         if constexpr (Obs >= 0) {
           const V o = cubic_observe_lanes<Obs>(xs[v], rs[v]);
-          __builtin_memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
+          std::memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
         }
         xs[v] = rs[v] * xs[v] * (1.0 - xs[v] * xs[v]);
       }
@@ -75,11 +79,11 @@ SHARPDYN_ALWAYS_INLINE void cubic_registers(double* __restrict x, const double* 
       for (std::int64_t t = steps; t < records; ++t) {
         for (int v = 0; v < NV; ++v) {
           const V o = cubic_observe_lanes<Obs>(xs[v], rs[v]);
-          __builtin_memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
+          std::memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
         }
       }
     }
-    for (int v = 0; v < NV; ++v) __builtin_memcpy(x + base + v * W, &xs[v], sizeof(V));
+    for (int v = 0; v < NV; ++v) std::memcpy(x + base + v * W, &xs[v], sizeof(V));
   }
 }
 
@@ -160,8 +164,8 @@ inline void write_streaming(double* dst, const double* src, std::int64_t stride,
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   for (std::int64_t t = 0; t < count; ++t) {
     long long bits;
-    __builtin_memcpy(&bits, src + t * stride, sizeof bits);
-    __builtin_ia32_movnti64(reinterpret_cast<long long*>(dst + t), bits);
+    std::memcpy(&bits, src + t * stride, sizeof bits);
+    _mm_stream_si64(reinterpret_cast<long long*>(dst + t), bits);
   }
 #else
   for (std::int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
@@ -176,16 +180,16 @@ __attribute__((target("avx512f"))) void stream_row_avx512(double* dst, const dou
   auto scalar = [&](std::int64_t end) {
     for (; t < end; ++t) {
       long long bits;
-      __builtin_memcpy(&bits, src + t, sizeof bits);
-      __builtin_ia32_movnti64(reinterpret_cast<long long*>(dst + t), bits);
+      std::memcpy(&bits, src + t, sizeof bits);
+      _mm_stream_si64(reinterpret_cast<long long*>(dst + t), bits);
     }
   };
   const std::int64_t head = ((64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64) / 8;
   scalar(std::min(head, count));
   for (; t + 8 <= count; t += 8) {
     v8d v;
-    __builtin_memcpy(&v, src + t, sizeof v);
-    __builtin_ia32_movntpd512(dst + t, v);
+    std::memcpy(&v, src + t, sizeof v);
+    _mm512_stream_pd(dst + t, (__m512d)v);
   }
   scalar(count);
 }
@@ -205,7 +209,7 @@ __attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec,
   for (int j0 = 0; j0 < n8; j0 += 8) {
     for (std::int64_t t0 = 0; t0 < c8; t0 += 8) {
       v8d a[8], b[8];
-      for (int i = 0; i < 8; ++i) __builtin_memcpy(&a[i], rec + (t0 + i) * kBlock + j0, sizeof(v8d));
+      for (int i = 0; i < 8; ++i) std::memcpy(&a[i], rec + (t0 + i) * kBlock + j0, sizeof(v8d));
       // round 1: 2x2 blocks of single elements
       for (int i = 0; i < 8; i += 2) {
         b[i] = __builtin_shuffle(a[i], a[i + 1], v8i{0, 8, 2, 10, 4, 12, 6, 14});
@@ -224,7 +228,7 @@ __attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec,
         b[q + 4] = __builtin_shuffle(a[q], a[q + 4], v8i{4, 5, 6, 7, 12, 13, 14, 15});
       }
       // b[m] now holds lane j0 + m at steps t0 .. t0 + 7
-      for (int m = 0; m < 8; ++m) __builtin_memcpy(lanes + m * c + t0, &b[m], sizeof(v8d));
+      for (int m = 0; m < 8; ++m) std::memcpy(lanes + m * c + t0, &b[m], sizeof(v8d));
     }
     for (int m = 0; m < 8; ++m) {
       for (std::int64_t t = c8; t < c; ++t) lanes[m * c + t] = rec[t * kBlock + j0 + m];
@@ -251,7 +255,7 @@ const WriteRowsFn write_rows = pick_write_rows();
 
 inline void stream_fence() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_ia32_sfence();
+  _mm_sfence();
 #endif
 }
 
