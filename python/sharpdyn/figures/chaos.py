@@ -52,7 +52,8 @@ def draw_density(ax, diagram: OrbitDiagram, *, bins: tuple[int, int] = (1000, 70
     vmin = float(positive.min()) if positive.size else 1e-6
     img = np.ma.masked_equal(h.T, 0.0)
     ax.imshow(img, origin="lower", aspect="auto", extent=(pe[0], pe[-1], ve[0], ve[-1]), cmap=cmap,
-              norm=LogNorm(vmin=vmin, vmax=1.0), interpolation="nearest")
+              norm=LogNorm(vmin=vmin, vmax=1.0), interpolation="antialiased",
+              interpolation_stage="rgba")
     ax.set_xlim(pe[0], pe[-1])
     ylabel = VALUE_LABEL.get((diagram.system, diagram.observable), diagram.observable)
     ax.set_ylabel(("log₁₀ " if log_values else "") + ylabel)
