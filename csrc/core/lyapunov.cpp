@@ -3,7 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include <vector>
+
 #include "core/cubic_map.hpp"
+#include "core/orbit_kernels.hpp"
 #include "core/parallel.hpp"
 #include "core/uv_normalized.hpp"
 
@@ -25,20 +28,21 @@ inline void accumulate(double factor, double& product, double& log_sum) {
 
 void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
            std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads) {
+  // the transient by the SIMD orbit kernel (same arithmetic, so the same states as a scalar loop)
+  std::vector<double> start(static_cast<std::size_t>(count));
+  orbit::cubic_orbits(r, x0, count, n_transient, 1, orbit::Observable::State, false, start.data(),
+                      diverged_at, threads);
   const int nt = resolve_threads(threads);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
   for (std::int64_t i = 0; i < count; ++i) {
+    if (diverged_at[i] >= 0) {
+      exponent[i] = kNaN;
+      continue;
+    }
     const double rr = r[i];
     const double bound = cubic::divergence_bound(x0[i], rr);
-    double x = x0[i];
+    double x = start[static_cast<std::size_t>(i)];
     std::int64_t at = -1;
-    for (std::int64_t t = 1; t <= n_transient; ++t) {
-      x = cubic::step(x, rr);
-      if (!(std::fabs(x) <= bound)) {
-        at = t;
-        break;
-      }
-    }
     double product = 1.0, log_sum = 0.0;
     for (std::int64_t t = 1; at < 0 && t <= n_steps; ++t) {
       accumulate(std::fabs(cubic::dfdx(x, rr)), product, log_sum);

@@ -10,6 +10,7 @@
 // re-orthonormalise each step (J Q = Q' R) and average log R_ii. lambda_1 >= lambda_2 and
 // lambda_1 + lambda_2 = (1/N) sum log |det J_t| up to rounding.
 //
+// The cubic transient runs through the SIMD orbit kernel (orbit_kernels.hpp; identical states).
 // An orbit that diverges within T + N steps gets NaN exponents and diverged_at = that step.
 #pragma once
 

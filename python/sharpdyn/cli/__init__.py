@@ -12,6 +12,8 @@ import click
 COMMANDS: dict[str, str] = {
     "demo": "sharpdyn.cli.demo:demo",
     "scan": "sharpdyn.cli.scan:scan",
+    "orbit": "sharpdyn.cli.chaos:orbit",
+    "lyapunov": "sharpdyn.cli.chaos:lyapunov",
 }
 
 
