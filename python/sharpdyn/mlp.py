@@ -111,6 +111,8 @@ class MLPSpec:
     init_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.widths, np.ndarray) and self.widths.ndim == 1:
+            object.__setattr__(self, "widths", tuple(self.widths.tolist()))
         if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, Sequence):
             raise TypeError(f"widths must be a sequence of positive integers, got {self.widths!r}")
         ws = tuple(positive_int(w, f"widths[{i}]") for i, w in enumerate(self.widths))
@@ -303,9 +305,8 @@ class MLP:
     def __init__(self, widths: Sequence[int], *, activation: str = "tanh", param: str = "sp",
                  bias: bool = True, seed: int = 0, loss: str = "mse", init_scale: float = 1.0,
                  params: Any = None) -> None:
-        self.spec = MLPSpec(tuple(widths) if isinstance(widths, Sequence) and not isinstance(widths, str)
-                            else widths, activation=activation, param=param, bias=bias, loss=loss,
-                            init_scale=init_scale)
+        self.spec = MLPSpec(tuple(widths) if isinstance(widths, (list, tuple)) else widths, activation=activation,
+                            param=param, bias=bias, loss=loss, init_scale=init_scale)
         self.seed = nonnegative_int(seed, "seed")
         self._params = init_params(self.spec, self.seed)
         if params is not None:
