@@ -15,6 +15,7 @@ from sharpdyn import mlp
 from sharpdyn.mlp import MLP, MLPSpec
 
 import mlp_reference as ref
+from mlp_reference import torch_one_thread  # noqa: F401  (autouse fixture)
 
 # torch.func's forward-mode AD warns once about its own use of torch.jit.script.
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.script.*:DeprecationWarning")

@@ -12,6 +12,7 @@ from sharpdyn import mlp, regimes
 from sharpdyn.mlp import MLP, MLPSpec
 
 import mlp_reference as ref
+from mlp_reference import torch_one_thread  # noqa: F401  (autouse fixture)
 
 
 def _small_problem(seed=0, n=20):
