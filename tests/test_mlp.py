@@ -225,3 +225,18 @@ def test_hessian_is_independent_of_thread_count():
     H1 = net.hessian(X, Y, threads=1)
     H2 = net.hessian(X, Y, threads=2)
     np.testing.assert_array_equal(H1, H2)
+
+
+@pytest.mark.parametrize("loss", mlp.LOSSES)
+def test_hessian_over_many_examples_sums_all_chunks(loss):
+    # More examples than one chunk of the C++ sum (512): every chunk must be counted once.
+    rng = np.random.default_rng(11)
+    net = MLP([3, 4, 3, 2], activation="tanh", loss=loss, seed=4)
+    X = rng.standard_normal((1300, 3))
+    Y = rng.standard_normal((1300, 2)) if loss == "mse" else rng.dirichlet(np.ones(2), 1300)
+    H_ref = ref.torch_hessian(net.spec, net.params, X, Y)
+    np.testing.assert_allclose(net.hessian(X, Y), H_ref, rtol=0, atol=1e-10 * np.abs(H_ref).max())
+    G = net.gauss_newton(X, Y)
+    J = net.jacobian(X)
+    if loss == "mse":
+        np.testing.assert_allclose(G, J.T @ J / 1300, rtol=0, atol=1e-12 * np.abs(G).max())
