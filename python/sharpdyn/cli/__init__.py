@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "scan": "sharpdyn.cli.scan:scan",
     "orbit": "sharpdyn.cli.chaos:orbit",
     "lyapunov": "sharpdyn.cli.chaos:lyapunov",
+    "mlp": "sharpdyn.cli.mlp:mlp",
 }
 
 
