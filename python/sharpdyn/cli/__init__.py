@@ -11,6 +11,7 @@ import click
 # name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
     "demo": "sharpdyn.cli.demo:demo",
+    "train": "sharpdyn.cli.train:train",
 }
 
 

@@ -135,15 +135,21 @@ class Trajectory:
             "lyapunov", "diverged", "diverged_at", "n_hvp")}
 
     def save(self, path: str | Path) -> Path:
-        """Write the arrays and the config (as JSON) to an ``.npz`` file."""
+        """Write the run to ``path``: netCDF for a ``.nc`` suffix (:meth:`to_xarray`), else
+        ``.npz`` with the arrays and the config as JSON."""
         import json
 
         path = Path(path)
+        if path.suffix == ".nc":
+            self.to_xarray().to_netcdf(path)
+            return path
         np.savez(path, config=np.array(json.dumps(asdict(self.config))), **self.arrays())
         return path
 
     def to_xarray(self):
-        """An ``xarray.Dataset`` with coordinates ``step`` and ``sharpness_step``."""
+        """An ``xarray.Dataset`` with coordinates ``step`` and ``sharpness_step``; the config is
+        stored as ``config_<name>`` attributes (plain names such as ``mode`` clash with SciPy's
+        netCDF writer)."""
         import xarray as xr
 
         return xr.Dataset(
@@ -155,8 +161,17 @@ class Trajectory:
             },
             coords={"step": np.arange(self.steps + 1), "sharpness_step": self.sharpness_steps},
             attrs={"diverged": int(self.diverged), "diverged_at": self.diverged_at, "n_hvp": self.n_hvp,
-                   **{k: (str(v) if v is None else v) for k, v in asdict(self.config).items()}},
+                   **{f"config_{k}": _attr(v) for k, v in asdict(self.config).items()}},
         )
+
+
+def _attr(value: Any) -> Any:
+    """A netCDF-safe attribute: bools as ints, None as "none"."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def accuracy_of(output: torch.Tensor, target: torch.Tensor) -> float:
