@@ -130,3 +130,14 @@ def test_callable_needs_dimension_and_nan_products_raise():
         lanczos(lambda v: v)
     with pytest.raises(FloatingPointError):
         lanczos(lambda v: v * float("nan"), n=5)
+
+
+def test_eigenvalue_error_stopping_rule():
+    model, X, Y = _case("myrtle")
+    top = float(torch.linalg.eigvalsh(dense_hessian(model, reference_mse, X, Y))[-1])
+    strict = hessian_eigenvalues(model, "mse", (X, Y), tol=1e-8, device="cpu")
+    loose = hessian_eigenvalues(model, "mse", (X, Y), tol=1e-8, eig_tol=1e-6, device="cpu", cache_graph=True)
+    assert loose.n_hvp < strict.n_hvp and loose.converged.all()
+    assert abs(loose.eigenvalues[0] - top) <= 1e-6 * top
+    with pytest.raises(ValueError, match="eig_tol"):
+        lanczos(lambda v: v, n=5, eig_tol=0.0)

@@ -242,3 +242,16 @@ def test_wrong_vector_shape():
     op = HessianOperator(model, "mse", _data(shape), device="cpu")
     with pytest.raises(ValueError, match="shape"):
         op.matvec(torch.zeros(op.n_params + 1, dtype=torch.float64))
+
+
+def test_cached_gradient_graph_gives_the_same_products_and_refreshes():
+    model, X, Y, H = _dense("myrtle")
+    op = HessianOperator(model, "mse", (X, Y), device="cpu", chunk_size=5, cache_graph=True)
+    V = torch.randn(op.n_params, 2, dtype=torch.float64)
+    for j in range(2):  # second product reuses the graphs
+        assert torch.allclose(op.matvec(V[:, j]), H @ V[:, j], rtol=0, atol=1e-10 * float(H.abs().max()))
+    assert len(op._graphs) == 3
+    op.refresh()
+    assert op._graphs == {}
+    with pytest.raises(ValueError, match="cache_graph"):
+        HessianOperator(model, "mse", (X, Y), device="cpu", method="forward_over_reverse", cache_graph=True)

@@ -174,6 +174,7 @@ class _CurvatureOperator:
 
     def refresh(self) -> None:
         """Re-read the model's current parameters and buffers (a snapshot, as when built)."""
+        self._graphs: dict[int, tuple[torch.Tensor, ...]] = {}
         named = dict(self.model.named_parameters())
         self.params = [named[n].detach().to(self.device, self.dtype).clone().requires_grad_(True)
                        for n in self.names]
@@ -209,7 +210,7 @@ class _CurvatureOperator:
         return total, grad
 
     # -- products ----------------------------------------------------------------------
-    def _chunk_product(self, v: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, w: float):
+    def _chunk_product(self, v: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, w: float, i: int):
         raise NotImplementedError
 
     def _product(self, v: torch.Tensor) -> torch.Tensor:
@@ -217,8 +218,8 @@ class _CurvatureOperator:
             raise ValueError(f"vector must have shape ({self.n_params},), got {tuple(v.shape)}")
         vs = self.unflatten(v.to(self.device, self.dtype))
         out = torch.zeros(self.n_params, dtype=self.dtype, device=self.device)
-        for (x, y), w in zip(self.chunks, self.weights):
-            out += self.flatten(self._chunk_product(vs, x, y, w))
+        for i, ((x, y), w) in enumerate(zip(self.chunks, self.weights)):
+            out += self.flatten(self._chunk_product(vs, x, y, w, i))
         self.n_products += 1
         return out
 
@@ -285,21 +286,33 @@ class HessianOperator(_CurvatureOperator):
         an active Dropout raises ``ValueError`` because it makes the Hessian random.
     method:
         ``"double_backward"`` (default; works with every module) or ``"forward_over_reverse"``
-        (``torch.func.jvp(grad)``; usually faster, not for modules that update buffers in place,
-        such as BatchNorm in train mode).
+        (``torch.func.jvp(grad)``; not for modules that update buffers in place, such as
+        BatchNorm in train mode).
+    cache_graph:
+        Keep each chunk's gradient graph (``create_graph=True``) between products, so that a
+        product costs one backward pass through it instead of forward + backward + double
+        backward (PyHessian does this for a single batch). Faster, but memory then grows with
+        the whole dataset's graph instead of one chunk's: use it when the data fit. Cleared by
+        :meth:`refresh`.
     """
 
     def __init__(self, model, loss_fn, data, *, chunk_size=None, dtype=None, device=None, mode=None,
-                 method: str = "double_backward") -> None:
+                 method: str = "double_backward", cache_graph: bool = False) -> None:
         self.method = one_of(method, "method", METHODS)
+        if cache_graph and self.method != "double_backward":
+            raise ValueError("cache_graph needs method='double_backward'")
+        self.cache_graph = bool(cache_graph)
         super().__init__(model, loss_fn, data, chunk_size=chunk_size, dtype=dtype, device=device, mode=mode)
 
-    def _chunk_product(self, v, x, y, w):
+    def _chunk_product(self, v, x, y, w, i):
         if self.method == "double_backward":
-            loss = self.loss_fn(self.output(self.params, x), y) * w
-            grads = torch.autograd.grad(loss, self.params, create_graph=True)
-            dot = sum((g * vi).sum() for g, vi in zip(grads, v))
-            return torch.autograd.grad(dot, self.params)
+            grads = self._graphs.get(i) if self.cache_graph else None
+            if grads is None:
+                loss = self.loss_fn(self.output(self.params, x), y) * w
+                grads = torch.autograd.grad(loss, self.params, create_graph=True)
+                if self.cache_graph:
+                    self._graphs[i] = grads
+            return torch.autograd.grad(grads, self.params, grad_outputs=v, retain_graph=self.cache_graph)
         primals = tuple(p.detach() for p in self.params)
 
         def loss_of(ps):
@@ -320,7 +333,7 @@ class GaussNewtonOperator(_CurvatureOperator):
     Arguments as in :class:`HessianOperator`. Uses reverse mode only (``J v`` by the
     double-vjp trick), so it works with every module."""
 
-    def _chunk_product(self, v, x, y, w):
+    def _chunk_product(self, v, x, y, w, i):
         out = self.output(self.params, x)
         u = torch.zeros_like(out, requires_grad=True)
         jtu = torch.autograd.grad(out, self.params, grad_outputs=u, create_graph=True)
