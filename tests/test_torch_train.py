@@ -137,3 +137,9 @@ def test_bad_arguments(kwargs, match):
     args = {"lr": 0.1, "steps": 3, **kwargs}
     with pytest.raises(ValueError, match=match):
         train(model, (X, Y), **args)
+
+
+def test_train_needs_one_pair():
+    model, X, Y = _setup()
+    with pytest.raises(ValueError, match="one pair"):
+        train(model, [(X[:5], Y[:5]), (X[5:], Y[5:])], lr=0.1, steps=2)

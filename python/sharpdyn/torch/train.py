@@ -321,7 +321,10 @@ def train(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     p0 = next(model.parameters())
     device, dtype = p0.device, p0.dtype
-    ((X, Y),) = batches_of(data)
+    pairs = batches_of(data)
+    if len(pairs) != 1:
+        raise ValueError("train needs data as one pair (X, Y) of the whole training set")
+    ((X, Y),) = pairs
     X = X.to(device, dtype)
     Y = Y.to(device, dtype) if Y.is_floating_point() else Y.to(device)
     n = X.shape[0]
