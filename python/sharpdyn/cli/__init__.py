@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "orbit": "sharpdyn.cli.chaos:orbit",
     "lyapunov": "sharpdyn.cli.chaos:lyapunov",
     "mlp": "sharpdyn.cli.mlp:mlp",
+    "train": "sharpdyn.cli.train:train",
 }
 
 
