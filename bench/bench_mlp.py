@@ -116,9 +116,12 @@ def hessian_bench(hidden: int, n: int, repeat: int) -> dict:
         w = net.spec.widths
 
         def jloss(p):
-            W0 = p[:w[0] * w[1]].reshape(w[1], w[0]); o = w[0] * w[1]
-            b0 = p[o:o + w[1]]; o += w[1]
-            W1 = p[o:o + w[1] * w[2]].reshape(w[2], w[1]); o += w[1] * w[2]
+            o = w[0] * w[1]
+            W0 = p[:o].reshape(w[1], w[0])
+            b0 = p[o:o + w[1]]
+            o += w[1]
+            W1 = p[o:o + w[1] * w[2]].reshape(w[2], w[1])
+            o += w[1] * w[2]
             b1 = p[o:]
             F = jnp.tanh(Xj @ W0.T + b0) @ W1.T + b1
             return 0.5 * jnp.sum((F - Yj) ** 2) / Xj.shape[0]

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.script.*:Deprecation
 
 ARCHS = {"depth1": (3, 2), "depth2": (3, 5, 2), "depth3": (4, 5, 3, 2), "depth4": (3, 4, 4, 3, 2)}
 CASES = [
-    pytest.param(a, p, d, l, b, id=f"{a}-{p}-{d}-{l}{'' if b else '-nobias'}")
-    for a, p, d, l, b in itertools.product(mlp.ACTIVATIONS, mlp.PARAMETERIZATIONS, ARCHS, mlp.LOSSES, [True])
+    pytest.param(a, p, d, lo, b, id=f"{a}-{p}-{d}-{lo}{'' if b else '-nobias'}")
+    for a, p, d, lo, b in itertools.product(mlp.ACTIVATIONS, mlp.PARAMETERIZATIONS, ARCHS, mlp.LOSSES, [True])
 ] + [pytest.param("tanh", "sp", "depth3", "mse", False, id="tanh-sp-depth3-mse-nobias"),
      pytest.param("gelu", "mup", "depth2", "ce", False, id="gelu-mup-depth2-ce-nobias")]
 
@@ -76,7 +76,6 @@ def test_hessian_on_digits_matches_torch_func():
 def test_multipliers_and_init_follow_documented_convention(param):
     spec = MLPSpec((5, 40, 30, 3), param=param, init_scale=1.5)
     fi = [5, 40, 30]
-    fo = [40, 30, 3]
     if param == "sp":
         m = [1, 1, 1]
         s = [1.5 / math.sqrt(n) for n in fi]

@@ -671,7 +671,10 @@ def train(
         raise ValueError("seeds must not be empty")
     if len(set(seed_list)) != len(seed_list):
         raise ValueError("seeds must be distinct")
-    specs = [spec] if widths is None else [spec.with_hidden_width(w) for w in np.atleast_1d(np.asarray(widths, dtype=object)).tolist()]
+    if widths is None:
+        specs = [spec]
+    else:
+        specs = [spec.with_hidden_width(w) for w in np.atleast_1d(np.asarray(widths, dtype=object)).tolist()]
     if widths is not None and spec.depth < 2:
         raise ValueError("widths: a network without hidden layers has no width to sweep")
     width_axis = np.array([s.widths[1] if s.depth > 1 else s.widths[-1] for s in specs], dtype=np.int64)
@@ -695,7 +698,9 @@ def train(
             else:
                 lam0 = MLP.from_spec(sp, params=inits[w, s]).sharpness(x, y, method="hvp", seed=seed)
                 if not lam0 > 0:
-                    raise ValueError(f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead")
+                    raise ValueError(
+                        f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead"
+                    )
                 lr_grid[w, :, s] = axis / lam0
 
     net_index, init_list, lrs, run_seeds, order_index = [], [], [], [], []

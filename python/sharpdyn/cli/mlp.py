@@ -17,7 +17,9 @@ def digits_data(n: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise click.ClickException("sharpdyn mlp needs scikit-learn for its bundled digits: pip install scikit-learn") from exc
+        raise click.ClickException(
+            "sharpdyn mlp needs scikit-learn for its bundled digits: pip install scikit-learn"
+        ) from exc
     d = load_digits()
     X = d.data[:n].astype(np.float64)
     X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
