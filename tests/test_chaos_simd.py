@@ -1,4 +1,5 @@
-"""Every instruction-set path of the orbit kernel gives the same bits (FMA contraction is off)."""
+"""Every instruction-set path of the orbit and Lyapunov kernels gives the same bits (FMA
+contraction is off)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sharpdyn import _core, chaos
 r = np.concatenate([np.linspace(0.5, 3.0, 150), 3 + np.logspace(-7, -3, 7)])
 out = [chaos.orbit_diagram("cubic", r, x0=0.31, n_transient=777, n_keep=333, observable=o).states
        for o in ("state", "sharpness", "loss")]
+out.append(np.repeat(chaos.lyapunov("cubic", r, x0=0.31, n_transient=100, n_steps=1003)[:, None], 333, axis=1))
 np.save(sys.argv[1], np.stack(out))
 print(_core.cubic_simd_path())
 """
@@ -36,6 +38,9 @@ def test_simd_paths_agree_bitwise(tmp_path, path):
     other = np.load(target)
     r = np.concatenate([np.linspace(0.5, 3.0, 150), 3 + np.logspace(-7, -3, 7)])
     with pytest.warns(DivergenceWarning):
-        here = np.stack([chaos.orbit_diagram("cubic", r, x0=0.31, n_transient=777, n_keep=333, observable=o).states
-                         for o in ("state", "sharpness", "loss")])
+        here = [chaos.orbit_diagram("cubic", r, x0=0.31, n_transient=777, n_keep=333, observable=o).states
+                for o in ("state", "sharpness", "loss")]
+    with pytest.warns(DivergenceWarning):
+        lam = chaos.lyapunov("cubic", r, x0=0.31, n_transient=100, n_steps=1003)
+    here = np.stack(here + [np.repeat(lam[:, None], 333, axis=1)])
     np.testing.assert_array_equal(here, other)

@@ -137,15 +137,14 @@ const char* pick_simd_path() {
   if (has512) return "avx512";
   return has2 ? "avx2" : "sse2";
 }
-const char* const simd_path_name = pick_simd_path();
 
 CubicRunFn pick_cubic_run() {
-  if (std::strcmp(simd_path_name, "avx512") == 0) return cubic_run_avx512;
-  if (std::strcmp(simd_path_name, "avx2") == 0) return cubic_run_avx2;
+  if (std::strcmp(simd_path(), "avx512") == 0) return cubic_run_avx512;
+  if (std::strcmp(simd_path(), "avx2") == 0) return cubic_run_avx2;
   return cubic_run_sse2;
 }
 #else
-const char* const simd_path_name = "scalar";
+const char* pick_simd_path() { return "scalar"; }
 void cubic_run_scalar(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
                       double* rec) {
   cubic_run_lanes<double, 8>(x, r, steps, records, obs, rec);
@@ -247,7 +246,7 @@ void write_rows_portable(const double* rec, int n, std::int64_t c, double* out, 
 using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
 WriteRowsFn pick_write_rows() {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-  if (std::strcmp(simd_path_name, "avx512") == 0) return transpose_rows_avx512;
+  if (std::strcmp(simd_path(), "avx512") == 0) return transpose_rows_avx512;
 #endif
   return write_rows_portable;
 }
@@ -457,7 +456,12 @@ std::int64_t block_count(std::int64_t count) { return (count + kBlock - 1) / kBl
 
 }  // namespace
 
-const char* simd_path() noexcept { return simd_path_name; }
+// Initialised on first use (not as a namespace-scope global), so kernels in other translation
+// units may pick their paths from it during static initialisation.
+const char* simd_path() noexcept {
+  static const char* const name = pick_simd_path();
+  return name;
+}
 
 int uv_observable_dim(Observable obs) noexcept { return obs == Observable::State ? 2 : 1; }
 
