@@ -11,15 +11,7 @@ from matplotlib.patches import Patch
 
 from .. import regimes as _regimes
 from ..mlp import TrainingRuns
-
-REGIME_COLORS = {
-    "divergence": "#404040",
-    "edge_of_stability": "tab:red",
-    "catapult": "tab:orange",
-    "progressive_sharpening": "tab:blue",
-    "sharpness_reduction": "tab:green",
-    "lazy": "#c8c8c8",
-}
+from .scan import REGIME_COLORS
 
 
 def plot_training(runs: TrainingRuns, *, width_index: int = 0, seed_index: int = 0,
