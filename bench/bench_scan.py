@@ -235,7 +235,10 @@ def scaling(sizes, steps_list, threads_list, base_n: int, base_steps: int, every
     for th in threads_list:
         t, _ = _time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
                                      sharpness_every=every), 2)
+        c, _ = _cpu_time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
+                                         sharpness_every=every), 2)
         out["threads"].append((th, t))
+        out.setdefault("threads_cpu", []).append((th, c))
     return out
 
 
@@ -351,6 +354,10 @@ def write_markdown(r: dict, path: Path) -> None:
             for key in ("grid", "steps", "threads"):
                 cells += [f"{s[key][i][0]:,}", f"{s[key][i][1]:.3f}"] if i < len(s[key]) else ["", ""]
             lines.append("| " + " | ".join(cells[:2]) + " | | " + " | ".join(cells[2:4]) + " | | " + " | ".join(cells[4:]) + " |")
+        if "threads_cpu" in s:
+            lines += ["", "Threads, CPU time (the work done; on the shared machine the wall time of 2 threads only "
+                      "drops when the other jobs leave a core free): " + ", ".join(
+                          f"{th} thread(s): {c:.3f} s CPU" for th, c in s["threads_cpu"]) + "."]
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -192,3 +192,10 @@ def test_point_scan_works_without_optional_deps_and_grid_names_the_extra():
     assert res.returncode == 0, res.stderr
     assert "['lazy', 'catapult', 'divergence']" in res.stdout
     assert "pip install 'sharpdyn[scan]'" in res.stdout
+
+
+def test_progress_bar_counts_chunks(capsys, reference):
+    ds = scan.grid(AXES, steps=200, width=64, y=1.0, chunk_size=50, progress=True)
+    err = capsys.readouterr().err
+    assert "scan" in err and "5/5" in err
+    _same(ds, reference)
