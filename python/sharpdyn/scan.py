@@ -165,7 +165,8 @@ def run_flat(
     chunked grid scans."""
     flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (f0, ntk0, lr, kappa, y)]
     window = _regimes.late_window(steps + 1, criteria)
-    raw = _core.uv_scan(*flat, steps, window, sharpness_every, criteria.converged_rtol, threads, isa)
+    raw = _core.uv_scan(*flat, steps, window, sharpness_every, criteria.converged_rtol,
+                        _regimes.LOSS_INCREASE_RTOL, threads, isa)
     eta = flat[2]
     diverged = raw["diverged_at"] >= 0
     late_edge = eta * raw["late_max_sharpness"] / 2.0  # as regimes.summarize
@@ -348,7 +349,8 @@ def run_cubic_flat(
     rr = np.ascontiguousarray(r, dtype=np.float64).ravel()
     xx = np.ascontiguousarray(x0, dtype=np.float64).ravel()
     window = _regimes.late_window(steps + 1, criteria)
-    raw = _core.cubic_scan(rr, xx, steps, window, sharpness_every, criteria.converged_rtol, threads, isa)
+    raw = _core.cubic_scan(rr, xx, steps, window, sharpness_every, criteria.converged_rtol,
+                           _regimes.LOSS_INCREASE_RTOL, threads, isa)
     one = np.ones_like(rr)
     diverged = raw["diverged_at"] >= 0
     late_edge = one * raw["late_max_sharpness"] / 2.0
