@@ -100,7 +100,7 @@ SHARPDYN_ALWAYS_INLINE void lanes_state(Lanes& B, double state, double increase_
       // and gives max_loss = 0.5 M M exactly (rounding is monotone, L is even in df).
       const double adf = std::fabs(df);
       B.max_abs[j] = (B.max_abs[j] > adf) ? B.max_abs[j] : adf;
-      B.last_above[j] = (adf > B.conv_tol[j]) ? state : B.last_above[j];
+      if constexpr (Sample) B.last_above[j] = (adf > B.conv_tol[j]) ? state : B.last_above[j];
     }
     if constexpr (Late) {
       if constexpr (Increase) B.increase[j] = (L > B.prev_loss[j] * increase_factor) ? 1.0 : B.increase[j];
@@ -343,7 +343,7 @@ SHARPDYN_ALWAYS_INLINE void cubic_state(CubicLanes& B, double state, double incr
     } else {
       const double ae = std::fabs(e);
       B.max_abs[j] = (B.max_abs[j] > ae) ? B.max_abs[j] : ae;
-      B.last_above[j] = (ae > B.conv_tol[j]) ? state : B.last_above[j];
+      if constexpr (Sample) B.last_above[j] = (ae > B.conv_tol[j]) ? state : B.last_above[j];
     }
     if constexpr (Late) {
       if constexpr (Increase) B.increase[j] = (L > B.prev_loss[j] * increase_factor) ? 1.0 : B.increase[j];

@@ -63,8 +63,9 @@ struct UvScanOutput {
   double* max_sharpness;         // max over sampled states
   double* late_max_sharpness;    // max of S_s over the late window (every state)
   std::uint8_t* late_loss_increase;  // some L_s > L_{s-1} (1 + loss_increase_rtol), both in the window
-  std::int64_t* converged_at;    // first state from which |f_s - y| <= sqrt(rtol) |f_0 - y|
-                                 // holds to the end; -1 if not converged by T (or diverged)
+  std::int64_t* converged_at;    // first sampled state (s % k == 0 or s == T) from which
+                                 // |f_s - y| <= sqrt(rtol) |f_0 - y| holds at every later
+                                 // sampled state; -1 if not at T (or diverged)
 };
 
 // Throws std::invalid_argument on inconsistent options (steps < 1, bad window, k < 1,

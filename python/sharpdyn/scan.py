@@ -63,8 +63,10 @@ class UVScan:
         Divergence flag and the first out-of-bound step (-1 if none), as
         :func:`sharpdyn.uv.iterate`.
     converged_at:
-        First step from which ``|f - y| <= sqrt(converged_rtol) |f0 - y|`` (i.e.
-        ``L <= converged_rtol * L0``) holds to the end; -1 if not converged (or diverged).
+        First sampled step (a multiple of ``sharpness_every``, or ``steps``) from which
+        ``|f - y| <= sqrt(converged_rtol) |f0 - y|`` (i.e. ``L <= converged_rtol * L0``) holds
+        at every later sampled step; -1 if not converged (or diverged). Exact to the step
+        for ``sharpness_every=1``.
     initial_loss, max_loss, final_loss:
         ``L_0``; ``max_{t >= 1} L_t`` over in-bound steps (``-inf`` if the first step
         diverged); the loss of the last in-bound step. ``L = (f - y)^2 / 2``.
@@ -222,9 +224,9 @@ def uv(
     threads:
         OpenMP threads (None: OpenMP's default). Results never depend on it.
     sharpness_every:
-        ``min_sharpness`` / ``max_sharpness`` sample every this many steps (and the last
-        step). 1 (default) samples every step; larger values skip a square root per step
-        and point. The regime label never depends on it (it uses every step of the late
+        ``min_sharpness`` / ``max_sharpness`` and ``converged_at`` sample every this many
+        steps (and the last step). 1 (default) samples every step; larger values skip a
+        square root and a convergence test per step and point. The regime label never depends on it (it uses every step of the late
         window).
     criteria:
         Regime thresholds (:class:`sharpdyn.regimes.RegimeCriteria`).

@@ -341,7 +341,7 @@ def _series_statistics(tr: Any, spec: GridSpec) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore"):
         S = np.where(sampled & np.isfinite(tr.sharpness), tr.sharpness, np.nan)
         df = np.abs(tr.f - tr.y)
-        above = ~(df <= math.sqrt(crit.converged_rtol) * df[:, :1])
+        above = ~(df <= math.sqrt(crit.converged_rtol) * df[:, :1]) & sampled
     above[:, 0] = df[:, 0] > math.sqrt(crit.converged_rtol) * df[:, 0]
     last_above = np.where(above.any(axis=1), T1 - 1 - np.argmax(above[:, ::-1], axis=1), -1)
     converged_at = np.where(~tr.diverged & (last_above < T1 - 1), last_above + 1, -1)
