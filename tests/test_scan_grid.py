@@ -14,7 +14,7 @@ KW = dict(steps=200, width=64, y=1.0, progress=False)
 
 
 def _same(a, b):
-    assert set(a.data_vars) == set(b.data_vars)
+    assert list(a.data_vars) == list(b.data_vars)
     for name in a.data_vars:
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
     assert a.attrs == b.attrs

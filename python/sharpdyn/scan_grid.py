@@ -529,7 +529,7 @@ def grid(
     for k in range(spec.n_chunks):
         if k not in results:
             results[k] = zstore.read(k)  # type: ignore[union-attr]
-    names = list(results[0])
+    names = [n for n in FIELDS if n in results[0]] + sorted(n for n in results[0] if n not in FIELDS)
     data_vars = {}
     for name in names:
         arr = np.concatenate([results[k][name] for k in range(spec.n_chunks)], axis=0)
