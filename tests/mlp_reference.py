@@ -4,6 +4,7 @@ torch (float64) from the documented formulas, and the digits data set."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 ACT = {
@@ -70,3 +71,13 @@ def digits(n: int = 256, *, classes: int = 10):
     X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
     Y = np.eye(classes)[d.target[keep][:n]]
     return X, Y
+
+
+@pytest.fixture(autouse=True, scope="module")
+def torch_one_thread():
+    """Reference computations are tiny: one torch thread is faster than several and does not
+    collapse when the CI machine is oversubscribed. Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -40,7 +40,7 @@ def _mp_doubling(p, x_guess, r_guess):
     return float(r)
 
 
-@pytest.mark.parametrize("k", [3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("k", [3, 4, 5, 6, 7, 8, 9, 10, 11])
 def test_points_match_high_precision_solution(points, k):
     i = k - 1
     r_mp = _mp_doubling(int(points.periods[i]), points.cycle_points[i], points.params[i])

@@ -35,6 +35,11 @@ def test_orbit_diagram_rejects(params, kwargs, match):
         chaos.orbit_diagram("cubic", params, **{**GOOD, **kwargs})
 
 
+def test_oversized_result_is_refused_before_allocating():
+    with pytest.raises(ValueError, match="GiB"):
+        chaos.orbit_diagram("cubic", np.linspace(2, 3, 100_000), x0=0.3, n_transient=0, n_keep=30_000)
+
+
 def test_unknown_system_and_uv_shapes():
     with pytest.raises(ValueError, match="system must be one of"):
         chaos.orbit_diagram("henon", [1.0], **GOOD)
@@ -59,6 +64,8 @@ def test_period_lyapunov_and_uv_lr_reject_bad_input():
         chaos.uv_orbit_diagram([0.1, -0.2], width=10, f0=0.5, ntk0=1.0, n_transient=1, n_keep=1)
     with pytest.raises(ValueError, match="width must be > 0"):
         chaos.uv_orbit_diagram([0.1], width=0, f0=0.5, ntk0=1.0, n_transient=1, n_keep=1)
+    with pytest.raises(ValueError, match="f0 must be finite"):
+        chaos.uv_orbit_diagram([0.1], width=4, f0=np.nan, ntk0=1.0, n_transient=1, n_keep=1)
     with pytest.raises(ValueError, match="ntk0 must be >= 0"):
         chaos.uv_orbit_diagram([0.1], width=4, f0=0.5, ntk0=-1.0, n_transient=1, n_keep=1)
     with pytest.raises(ValueError, match="cycle_period must be > 0"):

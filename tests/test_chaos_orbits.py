@@ -90,6 +90,21 @@ def test_results_do_not_depend_on_threads_or_blocking():
     np.testing.assert_array_equal(p1, p2)
 
 
+def test_uv_learning_rate_diagram_shows_the_cascade():
+    """Finite-width UV model (width 64, y = 8, so Y = lr): the late-time sharpness takes 1, 2, 4,
+    8 values between the doubling learning rates lr_k = r_k - 1 predicted by the cubic map."""
+    dp = chaos.doubling_points("uv", 5)
+    lr = np.concatenate([[0.9], 0.5 * (dp.params[:-1] + dp.params[1:])])
+    d = chaos.uv_orbit_diagram(lr, width=64, y=8.0, f0=7.2, ntk0=2.2, n_transient=30000, n_keep=64)
+    distinct = [np.unique(np.round(s, 8)).size for s in d.states]
+    assert distinct == [1, 2, 4, 8, 16]
+    # on the 2-cycle (p^2 + q^2 = 1, pq = 1/r) the NTK values z = 2 r x^2 have product 4 r^2 p^2 q^2
+    # = 4 exactly: geometric mean 2/lr, straddling the edge of stability
+    ntk = chaos.uv_orbit_diagram(lr[1:2], width=64, y=8.0, f0=7.2, ntk0=2.2, n_transient=30000, n_keep=2,
+                                 observable="ntk").states[0]
+    assert np.prod(ntk) == pytest.approx(4.0, rel=1e-10) and ntk.min() < 2.0 < ntk.max()
+
+
 def test_continuation_chains_last_states():
     r = np.linspace(2.0, 2.4, 9)
     d = chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=100, n_keep=50, continuation=True)
@@ -174,6 +189,6 @@ def test_uv_follows_cubic_map_near_eos_minimum():
 def test_save_roundtrip(tmp_path):
     d = chaos.orbit_diagram("uv", [1.2, 1.4], x0=(0.2, 2.7), n_transient=10, n_keep=5)
     path = d.save(tmp_path / "orbit.npz")
-    z = np.load(path)
-    np.testing.assert_array_equal(z["states"], d.states)
-    assert str(z["system"]) == "uv" and int(z["n_keep"]) == 5
+    with np.load(path) as z:
+        np.testing.assert_array_equal(z["states"], d.states)
+        assert str(z["system"]) == "uv" and int(z["n_keep"]) == 5

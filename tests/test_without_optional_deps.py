@@ -36,12 +36,14 @@ def test_core_modules_import_and_run_without_optional_deps(tmp_path):
         tr = uv.train(u, v, lr=0.5, steps=10)
         assert uv.classify(tr) in regimes.REGIMES
         assert len(uv.fixed_points(lr=0.5, width=64)) == 3
-        from sharpdyn.cli.demo import _uv_section
-        import matplotlib; matplotlib.use("Agg")
-        _uv_section(__import__("pathlib").Path({str(tmp_path)!r}))
+        from click.testing import CliRunner
+        from sharpdyn.cli import main
+        res = CliRunner().invoke(main, ["demo", "--out", {str(tmp_path)!r}])
+        assert res.exit_code == 0, res.output
         print("OK")
         """
     )
     assert res.returncode == 0, res.stderr
     assert "OK" in res.stdout
-    assert (tmp_path / "uv_trajectories.png").stat().st_size > 10_000
+    for name in ("uv_trajectories.png", "phase_cY.png", "orbit_cubic.png", "mlp_training.png"):
+        assert (tmp_path / name).stat().st_size > 10_000

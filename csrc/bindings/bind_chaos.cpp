@@ -18,6 +18,8 @@ orbit::Observable to_observable(int code) {
 }  // namespace
 
 void register_chaos(py::module_& m) {
+  m.def("cubic_simd_path", [] { return std::string(orbit::simd_path()); },
+        "Instruction-set path of the cubic orbit kernel (env SHARPDYN_SIMD narrows it).");
   m.def(
       "cubic_orbits",
       [](const darray& r, const darray& x0, std::int64_t n_transient, std::int64_t n_keep,

@@ -3,9 +3,9 @@
 //
 // Stopping rule: after iteration j the Ritz pair (theta_i, Q s_i) has residual
 // ||A Q s_i - theta_i Q s_i|| = beta_j |s_i[j]|; the run stops when this is at most
-// tol * max(|theta_i|, tiny) for each of the k wanted pairs (then each theta_i lies within
-// that residual of an eigenvalue of A), when the Krylov space is invariant (beta_j ~ 0),
-// or after max_iter iterations. The start vector is a seeded Gaussian (splitmix64 +
+// tol * max_i |theta_i| (an estimate of ||A||) for each of the k wanted pairs (then each
+// theta_i lies within that residual of an eigenvalue of A), when the Krylov space is
+// invariant (beta_j ~ 0), or after max_iter iterations. The start vector is a seeded Gaussian (splitmix64 +
 // Box-Muller), optionally mixed with a caller-supplied warm start.
 #pragma once
 

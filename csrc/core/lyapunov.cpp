@@ -1,10 +1,15 @@
 #include "core/lyapunov.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 #include "core/cubic_map.hpp"
+#include "core/orbit_kernels.hpp"
 #include "core/parallel.hpp"
+#include "core/simd_dispatch.hpp"
 #include "core/uv_normalized.hpp"
 
 namespace sharpdyn::lyapunov {
@@ -23,31 +28,189 @@ inline void accumulate(double factor, double& product, double& log_sum) {
 }
 }  // namespace
 
-void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
-           std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads) {
-  const int nt = resolve_threads(threads);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
-  for (std::int64_t i = 0; i < count; ++i) {
-    const double rr = r[i];
-    const double bound = cubic::divergence_bound(x0[i], rr);
-    double x = x0[i];
-    std::int64_t at = -1;
-    for (std::int64_t t = 1; t <= n_transient; ++t) {
-      x = cubic::step(x, rr);
-      if (!(std::fabs(x) <= bound)) {
-        at = t;
-        break;
+namespace {
+
+// The scalar average of log|f'| over n_steps from x (after n_transient steps); at = the step out
+// of bounds, or -1.
+double cubic_average_scalar(double x, double r, double bound, std::int64_t n_transient,
+                            std::int64_t n_steps, std::int64_t& at) {
+  double product = 1.0, log_sum = 0.0;
+  at = -1;
+  for (std::int64_t t = 1; at < 0 && t <= n_steps; ++t) {
+    accumulate(std::fabs(cubic::dfdx(x, r)), product, log_sum);
+    x = cubic::step(x, r);
+    if (!(std::fabs(x) <= bound)) at = n_transient + t;
+  }
+  return at >= 0 ? kNaN : (log_sum + std::log(product)) / static_cast<double>(n_steps);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SHARPDYN_LYAPUNOV_LANES 1
+
+// SIMD across parameters, as the orbit kernel: kLanes lanes held in NV vectors of W doubles.
+// Per step each lane multiplies its running product by |r (1 - 3x^2)| and steps x; every 8th
+// step (and at the end of a call) the product's binary exponent is moved into esum and the
+// product reset to its mantissa in [1, 2), with bit operations only, so no log is taken in the
+// loop. A product that reached 0, a subnormal or inf/NaN within 8 steps marks the lane `bad`
+// (it is then redone by the scalar loop). Every SIMD path gives the same bits.
+constexpr int kLanes = 64;
+constexpr std::int64_t kCheckEvery = 256;
+
+template <class V, class VI, int NV>
+SHARPDYN_ALWAYS_INLINE void log_derivative_lanes(double* x, const double* r, double* prod, double* esum,
+                                                 long long* bad, std::int64_t steps) {
+  constexpr int W = static_cast<int>(sizeof(V) / sizeof(double));
+  static_assert(sizeof(VI) == sizeof(V), "integer lanes must match");
+  static_assert(kLanes % (NV * W) == 0, "lanes must be a whole number of register groups");
+  const VI abs_mask = VI{} | 0x7fffffffffffffffLL;
+  for (int base = 0; base < kLanes; base += NV * W) {
+    V xs[NV], rs[NV], ps[NV], es[NV];
+    VI bs[NV];
+    for (int v = 0; v < NV; ++v) {
+      const int o = base + v * W;
+      std::memcpy(&xs[v], x + o, sizeof(V));
+      std::memcpy(&rs[v], r + o, sizeof(V));
+      std::memcpy(&ps[v], prod + o, sizeof(V));
+      std::memcpy(&es[v], esum + o, sizeof(V));
+      std::memcpy(&bs[v], bad + o, sizeof(V));
+    }
+    for (std::int64_t t = 0; t < steps; ++t) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        V d = rs[v] * (1.0 - 3.0 * xs[v] * xs[v]);
+        VI db;
+        std::memcpy(&db, &d, sizeof(V));
+        db &= abs_mask;
+        std::memcpy(&d, &db, sizeof(V));
+        ps[v] *= d;
+        xs[v] = rs[v] * xs[v] * (1.0 - xs[v] * xs[v]);
+      }
+      if ((t & 7) == 7 || t + 1 == steps) {
+        for (int v = 0; v < NV; ++v) {
+          VI bits;
+          std::memcpy(&bits, &ps[v], sizeof(V));
+          const VI e = (bits >> 52) & 0x7ff;
+          bs[v] |= (e == 0) | (e == 0x7ff);
+          const VI mant = (bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL;
+          std::memcpy(&ps[v], &mant, sizeof(V));
+          const VI ebits = e | 0x4330000000000000LL;  // 2^52 + e as a double
+          V ed;
+          std::memcpy(&ed, &ebits, sizeof(V));
+          es[v] += (ed - 4503599627370496.0) - 1023.0;
+        }
       }
     }
-    double product = 1.0, log_sum = 0.0;
-    for (std::int64_t t = 1; at < 0 && t <= n_steps; ++t) {
-      accumulate(std::fabs(cubic::dfdx(x, rr)), product, log_sum);
-      x = cubic::step(x, rr);
-      if (!(std::fabs(x) <= bound)) at = n_transient + t;
+    for (int v = 0; v < NV; ++v) {
+      const int o = base + v * W;
+      std::memcpy(x + o, &xs[v], sizeof(V));
+      std::memcpy(prod + o, &ps[v], sizeof(V));
+      std::memcpy(esum + o, &es[v], sizeof(V));
+      std::memcpy(bad + o, &bs[v], sizeof(V));
     }
-    diverged_at[i] = at;
-    exponent[i] = at >= 0 ? kNaN : (log_sum + std::log(product)) / static_cast<double>(n_steps);
   }
+}
+
+typedef double v8d __attribute__((vector_size(64)));
+typedef long long v8i __attribute__((vector_size(64)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4i __attribute__((vector_size(32)));
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+
+__attribute__((target("avx512f"))) void log_derivative_avx512(double* x, const double* r, double* p,
+                                                                double* e, long long* b, std::int64_t s) {
+  log_derivative_lanes<v8d, v8i, 8>(x, r, p, e, b, s);
+}
+__attribute__((target("avx2"))) void log_derivative_avx2(double* x, const double* r, double* p, double* e,
+                                                          long long* b, std::int64_t s) {
+  log_derivative_lanes<v4d, v4i, 8>(x, r, p, e, b, s);
+}
+void log_derivative_sse2(double* x, const double* r, double* p, double* e, long long* b, std::int64_t s) {
+  log_derivative_lanes<v2d, v2i, 8>(x, r, p, e, b, s);
+}
+
+using LogDerivativeFn = void (*)(double*, const double*, double*, double*, long long*, std::int64_t);
+LogDerivativeFn pick_log_derivative() {
+  const char* path = orbit::simd_path();
+  if (std::strcmp(path, "avx512") == 0) return log_derivative_avx512;
+  if (std::strcmp(path, "avx2") == 0) return log_derivative_avx2;
+  return log_derivative_sse2;
+}
+const LogDerivativeFn log_derivative = pick_log_derivative();
+
+void cubic_block(const double* r_in, const double* x0, const double* start, int n, std::int64_t n_transient,
+                 std::int64_t n_steps, double* exponent, std::int64_t* at) {
+  alignas(64) double x[kLanes], r[kLanes], prod[kLanes], esum[kLanes], saved[kLanes], bound[kLanes];
+  alignas(64) long long bad[kLanes];
+  for (int j = 0; j < kLanes; ++j) {
+    const bool live = j < n && at[j] < 0;  // padding and diverged lanes run r = x = 0
+    x[j] = live ? start[j] : 0.0;
+    r[j] = live ? r_in[j] : 0.0;
+    prod[j] = 1.0;
+    esum[j] = 0.0;
+    bad[j] = 0;
+    bound[j] = j < n ? cubic::divergence_bound(x0[j], r_in[j]) : 0.0;
+  }
+  for (std::int64_t s = 0; s < n_steps;) {
+    const std::int64_t c = std::min(kCheckEvery, n_steps - s);
+    std::copy(x, x + kLanes, saved);
+    log_derivative(x, r, prod, esum, bad, c);
+    for (int j = 0; j < n; ++j) {  // first step out of bounds, by replaying the chunk (exact: no return)
+      if (at[j] >= 0 || std::fabs(x[j]) <= bound[j]) continue;
+      double v = saved[j];
+      for (std::int64_t t = 1; t <= c; ++t) {
+        v = cubic::step(v, r[j]);
+        if (!(std::fabs(v) <= bound[j])) {
+          at[j] = n_transient + s + t;
+          break;
+        }
+      }
+    }
+    s += c;
+  }
+  constexpr double ln2 = 0.693147180559945309417232121458;
+  for (int j = 0; j < n; ++j) {
+    if (at[j] >= 0) {
+      exponent[j] = kNaN;
+    } else if (bad[j]) {
+      exponent[j] = cubic_average_scalar(start[j], r_in[j], bound[j], n_transient, n_steps, at[j]);
+    } else {
+      exponent[j] = (esum[j] * ln2 + std::log(prod[j])) / static_cast<double>(n_steps);
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
+           std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads) {
+  // the transient by the SIMD orbit kernel (same arithmetic, so the same states as a scalar loop)
+  std::vector<double> start(static_cast<std::size_t>(count));
+  orbit::cubic_orbits(r, x0, count, n_transient, 1, orbit::Observable::State, false, start.data(),
+                      diverged_at, threads);
+  const int nt = resolve_threads(threads);
+#ifdef SHARPDYN_LYAPUNOV_LANES
+  const std::int64_t blocks = (count + kLanes - 1) / kLanes;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t i0 = b * kLanes;
+    const int n = static_cast<int>(std::min<std::int64_t>(kLanes, count - i0));
+    cubic_block(r + i0, x0 + i0, start.data() + i0, n, n_transient, n_steps, exponent + i0,
+                diverged_at + i0);
+  }
+#else
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (diverged_at[i] >= 0) {
+      exponent[i] = kNaN;
+      continue;
+    }
+    exponent[i] = cubic_average_scalar(start[static_cast<std::size_t>(i)], r[i],
+                                       cubic::divergence_bound(x0[i], r[i]), n_transient, n_steps,
+                                       diverged_at[i]);
+  }
+#endif
 }
 
 void uv_spectrum(const double* Y, const double* g0, const double* z0, std::int64_t count,

@@ -2,14 +2,17 @@
 //
 // 1-D (cubic map): lambda = (1/N) sum_{t=T}^{T+N-1} log |f'(x_t)|, the time average of the log
 // of the derivative along the orbit after T transient steps. The product of |f'| is accumulated
-// and its log taken whenever it nears over/underflow, which is exact up to rounding. A
-// superstable orbit (f'(x_t) = 0 exactly) gives -inf.
+// instead of the logs: SIMD across 64 parameters, with the binary exponent moved out of the
+// product every 8 steps by bit operations (log taken once at the end; exact up to rounding,
+// identical on every SIMD path); lanes whose 8-step product under/overflows are redone by a
+// scalar loop. A superstable orbit (f'(x_t) = 0 exactly) gives -inf.
 //
 // 2-D (UV normalised map): the full spectrum by the QR (Gram-Schmidt) method of Benettin et al.
 // (1980) / Eckmann & Ruelle (1985): propagate an orthonormal frame Q by the Jacobian,
 // re-orthonormalise each step (J Q = Q' R) and average log R_ii. lambda_1 >= lambda_2 and
 // lambda_1 + lambda_2 = (1/N) sum log |det J_t| up to rounding.
 //
+// The cubic transient runs through the SIMD orbit kernel (orbit_kernels.hpp; identical states).
 // An orbit that diverges within T + N steps gets NaN exponents and diverged_at = that step.
 #pragma once
 

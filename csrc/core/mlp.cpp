@@ -21,6 +21,10 @@ namespace {
 constexpr double kInvSqrt2 = 0.70710678118654752440084436210485;
 constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;
 
+// Examples per chunk of the dense Hessian sum: bounds the per-example intermediates
+// (B, C, E and the GEMM operand) to O(kHessianChunk * width^2 + P_layer * kHessianChunk).
+constexpr std::int64_t kHessianChunk = 512;
+
 // phi, phi', phi'' elementwise.
 void activate(Activation act, const MatrixXd& z, MatrixXd& h, MatrixXd& d1, MatrixXd& d2) {
   h.resize(z.rows(), z.cols());
@@ -273,30 +277,6 @@ void hessian(const Network& net, const double* params, const double* X, const do
     hh[a].leftCols(w[a]) = s.h[a] * net.multipliers[a];
     if (net.bias) hh[a].col(w[a]).setOnes();
   }
-  // Pre-activation Hessians B[c][n], c = 1..L.
-  std::vector<std::vector<MatrixXd>> B(L + 1, std::vector<MatrixXd>(N));
-  const double invN = 1.0 / static_cast<double>(N);
-  for (std::int64_t n = 0; n < N; ++n) {
-    if (net.loss == Loss::MSE) {
-      B[L][n] = MatrixXd::Identity(w[L], w[L]) * invN;
-    } else {
-      const VectorXd p = s.probs.row(n).transpose();
-      MatrixXd hl = -p * p.transpose();
-      hl.diagonal() += p;
-      B[L][n] = hl * (s.ysum[n] * invN);
-    }
-  }
-  for (int c = L - 1; c >= 1; --c) {
-    const MatrixXd M = weight(net, params, c) * net.multipliers[c];  // n_{c+1} x n_c
-    for (std::int64_t n = 0; n < N; ++n) {
-      const VectorXd d = s.d1[c].row(n).transpose();
-      MatrixXd t = M.transpose() * B[c + 1][n] * M;
-      t = d.asDiagonal() * t * d.asDiagonal();
-      if (!gauss_newton) t.diagonal() += s.d2[c].row(n).transpose().cwiseProduct(s.q[c].row(n).transpose());
-      B[c][n] = std::move(t);
-    }
-  }
-
   const bool permute = net.bias;
   RowMat aug;
   double* target = out;
@@ -306,67 +286,104 @@ void hessian(const Network& net, const double* params, const double* X, const do
   }
   RowMap H(target, P, P);
   const int nthreads = resolve_threads(threads);
+  const double invN = 1.0 / static_cast<double>(N);
 
-  for (int b = 0; b < L; ++b) {
-    const std::int64_t nk = w[b + 1];
-    std::vector<MatrixXd> Jh(N);  // dh_a / dz_{b+1}, n_a x n_{b+1}
-    for (int a = b; a < L; ++a) {
-      const std::int64_t ni = w[a + 1], nj = nh[a], na = w[a];
-      std::vector<MatrixXd> C(N), E;
-      if (a == b) {
-        for (std::int64_t n = 0; n < N; ++n) C[n] = B[a + 1][n];
+  // Examples are processed in fixed chunks (bounded memory); chunk sums accumulate in H.
+  for (std::int64_t n0 = 0; n0 < N; n0 += kHessianChunk) {
+    const std::int64_t cn = std::min<std::int64_t>(kHessianChunk, N - n0);
+    const bool first = n0 == 0;
+    // Pre-activation Hessians B[c][n], c = 1..L, for the chunk's examples.
+    std::vector<std::vector<MatrixXd>> B(L + 1, std::vector<MatrixXd>(cn));
+    for (std::int64_t n = 0; n < cn; ++n) {
+      if (net.loss == Loss::MSE) {
+        B[L][n] = MatrixXd::Identity(w[L], w[L]) * invN;
       } else {
-        E.resize(N);
-        const MatrixXd Wa = weight(net, params, a);
-        for (std::int64_t n = 0; n < N; ++n) {
-          if (a == b + 1) {
-            Jh[n] = s.d1[a].row(n).transpose().asDiagonal();
-          } else {
-            const MatrixXd Wprev = weight(net, params, a - 1) * net.multipliers[a - 1];
-            MatrixXd t = Wprev * Jh[n];
-            Jh[n] = s.d1[a].row(n).transpose().asDiagonal() * t;
-          }
-          E[n] = Jh[n] * net.multipliers[a];
-          C[n] = B[a + 1][n] * (Wa * E[n]);
-        }
+        const VectorXd p = s.probs.row(n0 + n).transpose();
+        MatrixXd hl = -p * p.transpose();
+        hl.diagonal() += p;
+        B[L][n] = hl * (s.ysum[n0 + n] * invN);
       }
-      const bool second = !gauss_newton && a > b;
-      const bool diagonal = a == b;
+    }
+    for (int c = L - 1; c >= 1; --c) {
+      const MatrixXd M = weight(net, params, c) * net.multipliers[c];  // n_{c+1} x n_c
+      for (std::int64_t n = 0; n < cn; ++n) {
+        const VectorXd d = s.d1[c].row(n0 + n).transpose();
+        MatrixXd t = M.transpose() * B[c + 1][n] * M;
+        t = d.asDiagonal() * t * d.asDiagonal();
+        if (!gauss_newton) {
+          t.diagonal() += s.d2[c].row(n0 + n).transpose().cwiseProduct(s.q[c].row(n0 + n).transpose());
+        }
+        B[c][n] = std::move(t);
+      }
+    }
+
+    for (int b = 0; b < L; ++b) {
+      const std::int64_t nk = w[b + 1];
+      const auto hb = hh[b].middleRows(n0, cn);
+      std::vector<MatrixXd> Jh(cn);  // dh_a / dz_{b+1}, n_a x n_{b+1}
+      for (int a = b; a < L; ++a) {
+        const std::int64_t ni = w[a + 1], nj = nh[a], na = w[a];
+        std::vector<MatrixXd> C(cn), E;
+        if (a == b) {
+          for (std::int64_t n = 0; n < cn; ++n) C[n] = B[a + 1][n];
+        } else {
+          E.resize(cn);
+          const MatrixXd Wa = weight(net, params, a);
+          for (std::int64_t n = 0; n < cn; ++n) {
+            if (a == b + 1) {
+              Jh[n] = s.d1[a].row(n0 + n).transpose().asDiagonal();
+            } else {
+              const MatrixXd Wprev = weight(net, params, a - 1) * net.multipliers[a - 1];
+              MatrixXd t = Wprev * Jh[n];
+              Jh[n] = s.d1[a].row(n0 + n).transpose().asDiagonal() * t;
+            }
+            E[n] = Jh[n] * net.multipliers[a];
+            C[n] = B[a + 1][n] * (Wa * E[n]);
+          }
+        }
+        const bool second = !gauss_newton && a > b;
+        const bool diagonal = a == b;
 #ifdef SHARPDYN_HAS_OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
-      {
-        MatrixXd A(ni * nj, N);
+        {
+          MatrixXd A(ni * nj, cn);
 #ifdef SHARPDYN_HAS_OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
-        for (std::int64_t k = 0; k < nk; ++k) {
-          // In a diagonal block only units i >= k are computed; the rest is mirrored.
-          const std::int64_t i0 = diagonal ? k : 0;
-          const std::int64_t rows = (ni - i0) * nj;
-          for (std::int64_t n = 0; n < N; ++n) {
-            Eigen::Map<MatrixXd> col(A.col(n).data(), nj, ni - i0);  // (j, i - i0)
-            col.noalias() = hh[a].row(n).transpose() * C[n].col(k).tail(ni - i0).transpose();
-            if (second) {
-              col.topRows(na).noalias() += E[n].col(k) * s.delta[a + 1].row(n);
+          for (std::int64_t k = 0; k < nk; ++k) {
+            // In a diagonal block only units i >= k are computed; the rest is mirrored.
+            const std::int64_t i0 = diagonal ? k : 0;
+            const std::int64_t rows = (ni - i0) * nj;
+            for (std::int64_t n = 0; n < cn; ++n) {
+              Eigen::Map<MatrixXd> col(A.col(n).data(), nj, ni - i0);  // (j, i - i0)
+              col.noalias() = hh[a].row(n0 + n).transpose() * C[n].col(k).tail(ni - i0).transpose();
+              if (second) {
+                col.topRows(na).noalias() += E[n].col(k) * s.delta[a + 1].row(n0 + n);
+              }
+            }
+            auto dst = H.block(aoff[a] + i0 * nj, aoff[b] + k * nh[b], rows, nh[b]);
+            if (first) {
+              dst.noalias() = A.topRows(rows) * hb;
+            } else {
+              dst.noalias() += A.topRows(rows) * hb;
             }
           }
-          H.block(aoff[a] + i0 * nj, aoff[b] + k * nh[b], rows, nh[b]).noalias() =
-              A.topRows(rows) * hh[b];
         }
       }
-      if (diagonal) {
-        for (std::int64_t k = 0; k < ni; ++k) {
-          // Unit block (k, k): make it exactly symmetric.
-          const std::int64_t base = aoff[a] + k * nj;
-          for (std::int64_t r = 0; r < nj; ++r) {
-            for (std::int64_t c = r + 1; c < nj; ++c) H(base + r, base + c) = H(base + c, base + r);
-          }
-          for (std::int64_t i = 0; i < k; ++i) {
-            H.block(aoff[a] + i * nj, aoff[a] + k * nj, nj, nj) =
-                H.block(aoff[a] + k * nj, aoff[a] + i * nj, nj, nj).transpose();
-          }
-        }
+    }
+  }
+  // Diagonal blocks: mirror the unit blocks above the diagonal, exactly symmetric.
+  for (int a = 0; a < L; ++a) {
+    const std::int64_t ni = w[a + 1], nj = nh[a];
+    for (std::int64_t k = 0; k < ni; ++k) {
+      const std::int64_t base = aoff[a] + k * nj;
+      for (std::int64_t r = 0; r < nj; ++r) {
+        for (std::int64_t c = r + 1; c < nj; ++c) H(base + r, base + c) = H(base + c, base + r);
+      }
+      for (std::int64_t i = 0; i < k; ++i) {
+        H.block(aoff[a] + i * nj, aoff[a] + k * nj, nj, nj) =
+            H.block(aoff[a] + k * nj, aoff[a] + i * nj, nj, nj).transpose();
       }
     }
   }

@@ -1,9 +1,16 @@
 #include "core/orbit_kernels.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
 
 #include "core/cubic_map.hpp"
 #include "core/parallel.hpp"
@@ -14,71 +21,241 @@ namespace sharpdyn::orbit {
 
 namespace {
 
-// Steps between divergence checks (and the size of the record buffer, in steps).
+// Steps between divergence checks in the transient, and while recording (the record buffer,
+// up to kRecordChunk x kBlock doubles = 512 KiB, stays in L2; each output row is then written
+// as one long contiguous run, which suits the non-temporal stores below).
 constexpr std::int64_t kChunk = 256;
+constexpr std::int64_t kRecordChunk = 1024;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMaxFinite = std::numeric_limits<double>::max();
 
 // ---------------------------------------------------------------- cubic map
 
-SHARPDYN_ALWAYS_INLINE double cubic_observe(double x, double r, int obs) {
+// Advance all kBlock lanes `steps` times and, when recording, store the observable of each
+// state before its step (and `records - steps` more after the last step) into rec
+// (records x kBlock, row-major). The lanes are held in vector registers for the whole loop:
+// NV independent vectors of W doubles (GCC vector extensions; V = double gives plain scalar
+// code), enough of them that the 12-cycle dependency chain of one step is hidden and the loop
+// runs at the FP ports' throughput. The block is processed in kBlock / (NV W) groups (1 with
+// AVX-512, 2 with AVX2, 4 with SSE2). Every lane evaluates exactly the expressions of
+// cubic::step / cubic::sharpness / cubic::loss (same association, no FMA), so every path gives
+// the same bits.
+template <int Obs, class V>
+SHARPDYN_ALWAYS_INLINE V cubic_observe_lanes(V x, V r) {
+  if constexpr (Obs == static_cast<int>(Observable::Sharpness)) {
+    return 3.0 * r * x * x - (r - 1.0);
+  } else if constexpr (Obs == static_cast<int>(Observable::Loss)) {
+    const V g = r * x * x - (r - 1.0);
+    return 0.5 * g * g;
+  } else {
+    return x;
+  }
+}
+
+template <class V, int NV, int Obs>  // Obs < 0: advance only
+SHARPDYN_ALWAYS_INLINE void cubic_registers(double* __restrict x, const double* __restrict r,
+                                            std::int64_t steps, std::int64_t records,
+                                            double* __restrict rec) {
+  constexpr int W = static_cast<int>(sizeof(V) / sizeof(double));
+  constexpr int group = NV * W;
+  static_assert(kBlock % group == 0, "block must be a whole number of register groups");
+  for (int base = 0; base < kBlock; base += group) {
+    V xs[NV], rs[NV];
+    for (int v = 0; v < NV; ++v) {
+      std::memcpy(&xs[v], x + base + v * W, sizeof(V));
+      std::memcpy(&rs[v], r + base + v * W, sizeof(V));
+    }
+    for (std::int64_t t = 0; t < steps; ++t) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        if constexpr (Obs >= 0) {
+          const V o = cubic_observe_lanes<Obs>(xs[v], rs[v]);
+          std::memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
+        }
+        xs[v] = rs[v] * xs[v] * (1.0 - xs[v] * xs[v]);
+      }
+    }
+    if constexpr (Obs >= 0) {
+      for (std::int64_t t = steps; t < records; ++t) {
+        for (int v = 0; v < NV; ++v) {
+          const V o = cubic_observe_lanes<Obs>(xs[v], rs[v]);
+          std::memcpy(rec + t * kBlock + base + v * W, &o, sizeof(V));
+        }
+      }
+    }
+    for (int v = 0; v < NV; ++v) std::memcpy(x + base + v * W, &xs[v], sizeof(V));
+  }
+}
+
+template <class V, int NV>
+SHARPDYN_ALWAYS_INLINE void cubic_run_lanes(double* x, const double* r, std::int64_t steps,
+                                            std::int64_t records, int obs, double* rec) {
+  if (rec == nullptr) {
+    cubic_registers<V, NV, -1>(x, r, steps, records, rec);
+    return;
+  }
   switch (obs) {
     case static_cast<int>(Observable::Sharpness):
-      return cubic::sharpness(x, r);
-    case static_cast<int>(Observable::Loss):
-      return cubic::loss(x, r);
-    default:
-      return x;
-  }
-}
-
-// Advance every lane `steps` times. The expression is cubic::step written out so the
-// vectoriser sees it; cubic::step gives the same bits (no FMA contraction).
-SHARPDYN_SIMD_CLONES
-void cubic_advance(double* __restrict x, const double* __restrict r, int n, std::int64_t steps) {
-  for (std::int64_t t = 0; t < steps; ++t) {
-#pragma omp simd
-    for (int j = 0; j < n; ++j) {
-      const double v = x[j];
-      x[j] = r[j] * v * (1.0 - v * v);
-    }
-  }
-}
-
-template <int Obs>
-SHARPDYN_ALWAYS_INLINE void cubic_record_loop(double* __restrict x, const double* __restrict r,
-                                              int n, std::int64_t records, std::int64_t steps,
-                                              double* __restrict rec) {
-  for (std::int64_t t = 0; t < steps; ++t) {
-    double* row = rec + t * n;
-#pragma omp simd
-    for (int j = 0; j < n; ++j) {
-      const double v = x[j];
-      row[j] = cubic_observe(v, r[j], Obs);
-      x[j] = r[j] * v * (1.0 - v * v);
-    }
-  }
-  for (std::int64_t t = steps; t < records; ++t) {  // the final record needs no step after it
-    double* row = rec + t * n;
-    for (int j = 0; j < n; ++j) row[j] = cubic_observe(x[j], r[j], Obs);
-  }
-}
-
-// Record `records` states (rec: records x n), stepping after each except, when steps = records - 1,
-// the last one.
-SHARPDYN_SIMD_CLONES
-void cubic_record(double* __restrict x, const double* __restrict r, int n, std::int64_t records,
-                  std::int64_t steps, int obs, double* __restrict rec) {
-  switch (obs) {
-    case static_cast<int>(Observable::Sharpness):
-      cubic_record_loop<static_cast<int>(Observable::Sharpness)>(x, r, n, records, steps, rec);
+      cubic_registers<V, NV, static_cast<int>(Observable::Sharpness)>(x, r, steps, records, rec);
       break;
     case static_cast<int>(Observable::Loss):
-      cubic_record_loop<static_cast<int>(Observable::Loss)>(x, r, n, records, steps, rec);
+      cubic_registers<V, NV, static_cast<int>(Observable::Loss)>(x, r, steps, records, rec);
       break;
     default:
-      cubic_record_loop<static_cast<int>(Observable::State)>(x, r, n, records, steps, rec);
+      cubic_registers<V, NV, static_cast<int>(Observable::State)>(x, r, steps, records, rec);
   }
+}
+
+using CubicRunFn = void (*)(double*, const double*, std::int64_t, std::int64_t, int, double*);
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+typedef double v8d __attribute__((vector_size(64)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v2d __attribute__((vector_size(16)));
+
+__attribute__((target("avx512f"))) void cubic_run_avx512(double* x, const double* r, std::int64_t steps,
+                                                          std::int64_t records, int obs, double* rec) {
+  cubic_run_lanes<v8d, 8>(x, r, steps, records, obs, rec);
+}
+__attribute__((target("avx2"))) void cubic_run_avx2(double* x, const double* r, std::int64_t steps,
+                                                     std::int64_t records, int obs, double* rec) {
+  cubic_run_lanes<v4d, 8>(x, r, steps, records, obs, rec);
+}
+void cubic_run_sse2(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
+                    double* rec) {
+  cubic_run_lanes<v2d, 8>(x, r, steps, records, obs, rec);
+}
+
+// The widest path the CPU supports, or a narrower one named by the environment variable
+// SHARPDYN_SIMD ("avx512", "avx2", "sse2"; for tests and benchmarks, read once at load time).
+const char* pick_simd_path() {
+  __builtin_cpu_init();
+  const bool has512 = __builtin_cpu_supports("avx512f"), has2 = __builtin_cpu_supports("avx2");
+  const char* want = std::getenv("SHARPDYN_SIMD");
+  if (want && std::strcmp(want, "sse2") == 0) return "sse2";
+  if (want && std::strcmp(want, "avx2") == 0 && has2) return "avx2";
+  if (has512) return "avx512";
+  return has2 ? "avx2" : "sse2";
+}
+
+CubicRunFn pick_cubic_run() {
+  if (std::strcmp(simd_path(), "avx512") == 0) return cubic_run_avx512;
+  if (std::strcmp(simd_path(), "avx2") == 0) return cubic_run_avx2;
+  return cubic_run_sse2;
+}
+#else
+const char* pick_simd_path() { return "scalar"; }
+void cubic_run_scalar(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
+                      double* rec) {
+  cubic_run_lanes<double, 8>(x, r, steps, records, obs, rec);
+}
+CubicRunFn pick_cubic_run() { return cubic_run_scalar; }
+#endif
+
+// x, r: kBlock lanes (unused lanes padded with r = 0, x = 0, which stay 0).
+const CubicRunFn cubic_run = pick_cubic_run();
+
+// dst[t] = src[t * stride] for t < count. The output (P x n_keep doubles) is far larger than
+// the caches and is not read again here, so on x86-64 it is written with non-temporal stores
+// (movnti): no read-for-ownership of every output line, which halves the memory traffic of the
+// recording phase. The caller fences once at the end (stream_fence).
+inline void write_streaming(double* dst, const double* src, std::int64_t stride, std::int64_t count) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  for (std::int64_t t = 0; t < count; ++t) {
+    long long bits;
+    std::memcpy(&bits, src + t * stride, sizeof bits);
+    _mm_stream_si64(reinterpret_cast<long long*>(dst + t), bits);
+  }
+#else
+  for (std::int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
+#endif
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// dst[0..count) = src[0..count) with non-temporal stores: movnti up to a 64-byte boundary of
+// dst, then whole-line vmovntpd, then movnti for the tail.
+__attribute__((target("avx512f"))) void stream_row_avx512(double* dst, const double* src, std::int64_t count) {
+  std::int64_t t = 0;
+  auto scalar = [&](std::int64_t end) {
+    for (; t < end; ++t) {
+      long long bits;
+      std::memcpy(&bits, src + t, sizeof bits);
+      _mm_stream_si64(reinterpret_cast<long long*>(dst + t), bits);
+    }
+  };
+  const std::int64_t head = ((64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64) / 8;
+  scalar(std::min(head, count));
+  for (; t + 8 <= count; t += 8) {
+    v8d v;
+    std::memcpy(&v, src + t, sizeof v);
+    _mm512_stream_pd(dst + t, (__m512d)v);
+  }
+  scalar(count);
+}
+
+// rec: (c x kBlock) row-major; out rows j < n get rec[t][j] at out + j * K + t, t < c. 8 x 8 tiles
+// are transposed in AVX-512 registers (three rounds of two-source permutes) so the record
+// buffer is read a cache line at a time, into 8 contiguous rows that are then written out one
+// after another with movnti (a single write-combining stream at a time).
+__attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec, int n, std::int64_t c,
+                                                                double* out, std::int64_t K) {
+  typedef long long v8i __attribute__((vector_size(64)));
+  const std::int64_t c8 = c - c % 8;
+  const int n8 = n - n % 8;
+  thread_local std::vector<double> lane_buffer;  // 8 transposed rows, written out one at a time
+  lane_buffer.resize(static_cast<std::size_t>(8 * c));
+  double* lanes = lane_buffer.data();
+  for (int j0 = 0; j0 < n8; j0 += 8) {
+    for (std::int64_t t0 = 0; t0 < c8; t0 += 8) {
+      v8d a[8], b[8];
+      for (int i = 0; i < 8; ++i) std::memcpy(&a[i], rec + (t0 + i) * kBlock + j0, sizeof(v8d));
+      // round 1: 2x2 blocks of single elements
+      for (int i = 0; i < 8; i += 2) {
+        b[i] = __builtin_shuffle(a[i], a[i + 1], v8i{0, 8, 2, 10, 4, 12, 6, 14});
+        b[i + 1] = __builtin_shuffle(a[i], a[i + 1], v8i{1, 9, 3, 11, 5, 13, 7, 15});
+      }
+      // round 2: pairs
+      for (int i = 0; i < 8; i += 4) {
+        for (int q = 0; q < 2; ++q) {
+          a[i + q] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{0, 1, 8, 9, 4, 5, 12, 13});
+          a[i + q + 2] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{2, 3, 10, 11, 6, 7, 14, 15});
+        }
+      }
+      // round 3: quads
+      for (int q = 0; q < 4; ++q) {
+        b[q] = __builtin_shuffle(a[q], a[q + 4], v8i{0, 1, 2, 3, 8, 9, 10, 11});
+        b[q + 4] = __builtin_shuffle(a[q], a[q + 4], v8i{4, 5, 6, 7, 12, 13, 14, 15});
+      }
+      // b[m] now holds lane j0 + m at steps t0 .. t0 + 7
+      for (int m = 0; m < 8; ++m) std::memcpy(lanes + m * c + t0, &b[m], sizeof(v8d));
+    }
+    for (int m = 0; m < 8; ++m) {
+      for (std::int64_t t = c8; t < c; ++t) lanes[m * c + t] = rec[t * kBlock + j0 + m];
+      stream_row_avx512(out + (j0 + m) * K, lanes + m * c, c);  // one row at a time
+    }
+  }
+  for (int j = n8; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);  // ragged edge
+}
+#endif
+
+// Write the record buffer (c x kBlock) into output rows j < n at out + j * K.
+void write_rows_portable(const double* rec, int n, std::int64_t c, double* out, std::int64_t K) {
+  for (int j = 0; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);
+}
+
+using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
+WriteRowsFn pick_write_rows() {
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+  if (std::strcmp(simd_path(), "avx512") == 0) return transpose_rows_avx512;
+#endif
+  return write_rows_portable;
+}
+const WriteRowsFn write_rows = pick_write_rows();
+
+inline void stream_fence() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  _mm_sfence();
+#endif
 }
 
 // Lanes that left their bound during the last `steps` steps (started at step s0 from `saved`):
@@ -104,32 +281,34 @@ void cubic_check(const double* x, const double* saved, const double* r, const do
 void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
                  int obs, double* out, std::int64_t* at, double* x_last) {
   alignas(64) double x[kBlock], r[kBlock], bound[kBlock], saved[kBlock];
+  for (int j = 0; j < kBlock; ++j) {  // lanes n.. are padding: r = x = 0 stays 0
+    x[j] = j < n ? x0[j] : 0.0;
+    r[j] = j < n ? r_in[j] : 0.0;
+  }
   for (int j = 0; j < n; ++j) {
-    x[j] = x0[j];
-    r[j] = r_in[j];
     bound[j] = cubic::divergence_bound(x0[j], r_in[j]);
     at[j] = -1;
   }
   for (std::int64_t s = 0; s < T;) {
     const std::int64_t c = std::min(kChunk, T - s);
     std::copy(x, x + n, saved);
-    cubic_advance(x, r, n, c);
+    cubic_run(x, r, c, 0, obs, nullptr);
     cubic_check(x, saved, r, bound, n, s, c, at);
     s += c;
   }
-  std::vector<double> rec(static_cast<std::size_t>(kChunk * n));
+  // reused per thread: large enough to be served by mmap, so a fresh one per block would page-fault
+  thread_local std::vector<double> rec;
+  rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * kBlock));
   for (std::int64_t k = 0; k < K;) {
-    const std::int64_t c = std::min(kChunk, K - k);
+    const std::int64_t c = std::min(kRecordChunk, K - k);
     const std::int64_t steps = (k + c == K) ? c - 1 : c;
     std::copy(x, x + n, saved);
-    cubic_record(x, r, n, c, steps, obs, rec.data());
+    cubic_run(x, r, steps, c, obs, rec.data());
     cubic_check(x, saved, r, bound, n, T + k, steps, at);
-    for (int j = 0; j < n; ++j) {
-      double* row = out + j * K + k;
-      for (std::int64_t t = 0; t < c; ++t) row[t] = rec[t * n + j];
-    }
+    write_rows(rec.data(), n, c, out + k, K);
     k += c;
   }
+  stream_fence();
   for (int j = 0; j < n; ++j) {
     x_last[j] = x[j];
     if (at[j] < 0) continue;
@@ -250,10 +429,11 @@ void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std
     advance(s, 0, c, nullptr);
     s += c;
   }
-  std::vector<double> rec(static_cast<std::size_t>(kChunk * n * dim));
+  thread_local std::vector<double> rec;
+  rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * n * dim));
   const std::int64_t row_stride = K * dim;
   for (std::int64_t k = 0; k < K;) {
-    const std::int64_t c = std::min(kChunk, K - k);
+    const std::int64_t c = std::min(kRecordChunk, K - k);
     const std::int64_t steps = (k + c == K) ? c - 1 : c;
     advance(T + k, c, steps, rec.data());
     for (int j = 0; j < n; ++j) {
@@ -275,6 +455,13 @@ void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std
 std::int64_t block_count(std::int64_t count) { return (count + kBlock - 1) / kBlock; }
 
 }  // namespace
+
+// Initialised on first use (not as a namespace-scope global), so kernels in other translation
+// units may pick their paths from it during static initialisation.
+const char* simd_path() noexcept {
+  static const char* const name = pick_simd_path();
+  return name;
+}
 
 int uv_observable_dim(Observable obs) noexcept { return obs == Observable::State ? 2 : 1; }
 

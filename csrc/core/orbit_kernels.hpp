@@ -26,6 +26,11 @@ enum class Observable : int {
   Ntk = 3,        // uv only: z = eta * lambda
 };
 
+// The cubic kernel's instruction-set path: "avx512", "avx2", "sse2" (x86-64; the widest the CPU
+// has, or a narrower one named by the environment variable SHARPDYN_SIMD at load time), or
+// "scalar" elsewhere. All paths give identical results.
+const char* simd_path() noexcept;
+
 // Values recorded per kept step: 2 for the UV state, else 1.
 int uv_observable_dim(Observable obs) noexcept;
 

@@ -32,6 +32,7 @@ from . import parameterization as _param
 from .uv import DivergenceWarning
 from .validation import (
     as_float_array,
+    finite_float,
     nonnegative_int,
     one_of,
     positive_array,
@@ -73,6 +74,8 @@ OBSERVABLES: dict[str, dict[str, int]] = {
 
 # Max doubling points the solver resolves in double precision (see doubling_points).
 _MAX_DOUBLING_COUNT = 19
+# Largest result an orbit diagram may allocate (bytes); beyond it, ask for fewer states.
+_MAX_RESULT_BYTES = 16 * 2**30
 
 
 def power_spectrum(series: Any, **kwargs: Any):
@@ -245,6 +248,10 @@ def orbit_diagram(
     init = _initial(system, x0, p.size)
     nt = threads_arg(threads)
     code = OBSERVABLES[system][obs]
+    nbytes = 8 * p.size * K * (2 if (system == "uv" and code == 0) else 1)
+    if nbytes > _MAX_RESULT_BYTES:
+        raise ValueError(f"n_keep={K} for {p.size} parameters needs {nbytes / 2**30:.1f} GiB "
+                         f"(limit {_MAX_RESULT_BYTES / 2**30:.0f} GiB); keep fewer states or split params")
     if system == "cubic":
         states, at = _core.cubic_orbits(p, init[0], T, K, code, bool(continuation), nt)
         x0_used = init[0]
@@ -291,8 +298,8 @@ def uv_orbit_diagram(
     n = positive_float(width, "width")
     yv = positive_float(y, "y")
     xv = positive_float(x, "x")
-    f = float(as_float_array(f0, "f0"))
-    lam = float(as_float_array(ntk0, "ntk0"))
+    f = finite_float(f0, "f0")
+    lam = finite_float(ntk0, "ntk0")
     if lam < 0:
         raise ValueError("ntk0 must be >= 0")
     obs = one_of(observable, "observable", ("sharpness", "loss", "ntk"))
@@ -300,8 +307,11 @@ def uv_orbit_diagram(
     Y = eta * sk * yv
     g0 = eta * sk * (f - yv)
     z0 = eta * lam
-    d = orbit_diagram("uv", Y, x0=np.stack([g0, z0], axis=1), n_transient=n_transient, n_keep=n_keep,
-                      observable=obs, threads=threads)
+    with warnings.catch_warnings():  # re-issued below, pointing at the caller
+        warnings.simplefilter("ignore", DivergenceWarning)
+        d = orbit_diagram("uv", Y, x0=np.stack([g0, z0], axis=1), n_transient=n_transient, n_keep=n_keep,
+                          observable=obs, threads=threads)
+    _warn_divergence(d.diverged_at, "runs")
     states = d.states
     if obs == "loss":
         states = states / (eta[:, None] ** 2 * sk * sk)

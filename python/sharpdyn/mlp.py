@@ -6,25 +6,23 @@ A network of widths ``[d_in, h_1, ..., h_{L-1}, d_out]`` (``L`` weight layers)::
 
 with ``phi`` one of ``"linear"``, ``"tanh"``, ``"relu"``, ``"gelu"`` (exact, erf-based) and
 fixed multipliers ``m_a`` that carry the parameterization. Weights are drawn
-``W_a ~ N(0, s_a^2)`` (biases start at 0) with, for ``fan_in = n_a``, ``fan_out = n_{a+1}``
-and ``sigma = init_scale``:
+``W_a ~ N(0, s_a^2)`` (biases start at 0). With ``fan_in = n_a``, ``fan_out = n_{a+1}`` and
+``sigma = init_scale``:
 
-============  ==========================  ===================================  ==========================
-``param``     input layer (a = 0)         hidden layers                        output layer (a = L-1)
-============  ==========================  ===================================  ==========================
-``"sp"``      m = 1, s^2 = sigma^2/fan_in  m = 1, s^2 = sigma^2/fan_in           m = 1, s^2 = sigma^2/fan_in
-``"ntk"``     m = sigma/sqrt(fan_in), s = 1  same                              same
-``"mup"``     m = sqrt(fan_out),           m = 1, s^2 = sigma^2/fan_in           m = 1/sqrt(fan_in),
-              s^2 = sigma^2/(fan_in fan_out)                                    s^2 = sigma^2/fan_in
-============  ==========================  ===================================  ==========================
+- ``"sp"`` (standard): every layer ``m_a = 1``, ``s_a^2 = sigma^2 / fan_in``.
+- ``"ntk"``: every layer ``m_a = sigma / sqrt(fan_in)``, ``s_a = 1``.
+- ``"mup"``: input layer ``m_0 = sqrt(fan_out)``, ``s_0^2 = sigma^2 / (fan_in * fan_out)``;
+  hidden layers ``m_a = 1``, ``s_a^2 = sigma^2 / fan_in``; output layer
+  ``m_{L-1} = 1 / sqrt(fan_in)``, ``s_{L-1}^2 = sigma^2 / fan_in``.
 
 ``"mup"`` is the maximal-update parameterization in the "abc" form of Yang & Hu
 (Tensor Programs IV, ``a = (-1/2, 0, 1/2)``, ``b = 1/2``, ``c = 0``) with fan-in
 normalisation of the input layer: effective weights ``m W`` start at variance
 ``1/fan_in``, ``1/fan_in`` and ``1/fan_in^2`` for input, hidden and output layers, and one
 global learning rate ``lr`` on the stored parameters gives effective per-layer rates
-``lr * fan_out``, ``lr`` and ``lr / fan_in`` (the μP SGD scaling). A one-layer network
-(``L = 1``) uses the ``"sp"`` row in every parameterization. Bias multipliers are 1.
+``lr * fan_out``, ``lr`` and ``lr / fan_in`` (the μP SGD scaling). In ``"mup"`` a one-layer
+network (``L = 1``) is scaled as in ``"sp"``. Bias multipliers are 1 in every
+parameterization.
 
 Losses over ``N`` examples: MSE ``L = (1/2N) sum_n ||f(x_n) - y_n||^2`` (the library's
 convention; the sharpness refers to this normalisation) and cross-entropy
@@ -113,6 +111,8 @@ class MLPSpec:
     init_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.widths, np.ndarray) and self.widths.ndim == 1:
+            object.__setattr__(self, "widths", tuple(self.widths.tolist()))
         if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, Sequence):
             raise TypeError(f"widths must be a sequence of positive integers, got {self.widths!r}")
         ws = tuple(positive_int(w, f"widths[{i}]") for i, w in enumerate(self.widths))
@@ -305,9 +305,8 @@ class MLP:
     def __init__(self, widths: Sequence[int], *, activation: str = "tanh", param: str = "sp",
                  bias: bool = True, seed: int = 0, loss: str = "mse", init_scale: float = 1.0,
                  params: Any = None) -> None:
-        self.spec = MLPSpec(tuple(widths) if isinstance(widths, Sequence) and not isinstance(widths, str)
-                            else widths, activation=activation, param=param, bias=bias, loss=loss,
-                            init_scale=init_scale)
+        self.spec = MLPSpec(tuple(widths) if isinstance(widths, (list, tuple)) else widths, activation=activation,
+                            param=param, bias=bias, loss=loss, init_scale=init_scale)
         self.seed = nonnegative_int(seed, "seed")
         self._params = init_params(self.spec, self.seed)
         if params is not None:
@@ -672,7 +671,10 @@ def train(
         raise ValueError("seeds must not be empty")
     if len(set(seed_list)) != len(seed_list):
         raise ValueError("seeds must be distinct")
-    specs = [spec] if widths is None else [spec.with_hidden_width(w) for w in np.atleast_1d(np.asarray(widths, dtype=object)).tolist()]
+    if widths is None:
+        specs = [spec]
+    else:
+        specs = [spec.with_hidden_width(w) for w in np.atleast_1d(np.asarray(widths, dtype=object)).tolist()]
     if widths is not None and spec.depth < 2:
         raise ValueError("widths: a network without hidden layers has no width to sweep")
     width_axis = np.array([s.widths[1] if s.depth > 1 else s.widths[-1] for s in specs], dtype=np.int64)
@@ -696,7 +698,9 @@ def train(
             else:
                 lam0 = MLP.from_spec(sp, params=inits[w, s]).sharpness(x, y, method="hvp", seed=seed)
                 if not lam0 > 0:
-                    raise ValueError(f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead")
+                    raise ValueError(
+                        f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead"
+                    )
                 lr_grid[w, :, s] = axis / lam0
 
     net_index, init_list, lrs, run_seeds, order_index = [], [], [], [], []

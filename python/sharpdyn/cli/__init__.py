@@ -12,6 +12,10 @@ import click
 COMMANDS: dict[str, str] = {
     "demo": "sharpdyn.cli.demo:demo",
     "scan": "sharpdyn.cli.scan:scan",
+    "orbit": "sharpdyn.cli.chaos:orbit",
+    "lyapunov": "sharpdyn.cli.chaos:lyapunov",
+    "mlp": "sharpdyn.cli.mlp:mlp",
+    "train": "sharpdyn.cli.train:train",
 }
 
 

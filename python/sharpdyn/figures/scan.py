@@ -111,14 +111,36 @@ def plot_phase_diagram(ds: Any, *, title: str | None = None, guides: bool = True
     ``Y = 1``, and at ``r = 2`` / ``r = 3`` (first doubling / escape of the cubic map) when
     those are axes."""
     xdim, ydim = _plane(ds)
+    steps = ds.attrs.get("steps")
+    model = ds.attrs.get("model", "function")
+    what = "cubic-map" if model == "cubic" else "UV-model"
+    codes = np.asarray(ds["regime"].values)
+    return plot_regime_map(
+        codes, {xdim: ds[xdim].values} if ydim is None else {xdim: ds[xdim].values, ydim: ds[ydim].values},
+        title=title or f"{what} phase diagram ({codes.size:,} runs, {steps} steps, {model})", guides=guides)
+
+
+def plot_regime_map(regime: Any, axes: dict[str, Any], *, title: str = "", guides: bool = True) -> Figure:
+    """Regime map from plain arrays (no xarray needed): ``regime`` holds codes of
+    :data:`sharpdyn.regimes.REGIMES` with shape ``(len(x),)`` or ``(len(x), len(y))`` and
+    ``axes`` maps one or two axis names (``"c"``, ``"Y"``, ``"lr"``, ... as in
+    :data:`AXIS_LABELS`) to their coordinate arrays, first axis first."""
+    names = list(axes)
+    if len(names) not in (1, 2):
+        raise ValueError(f"axes: one or two named axes expected, got {names}")
+    codes = np.asarray(regime)
+    expected = tuple(np.asarray(axes[k]).size for k in names)
+    if codes.shape != expected:
+        raise ValueError(f"regime: shape {codes.shape} does not match the axes {dict(zip(names, expected))}")
+    xdim, ydim = names[0], (names[1] if len(names) == 2 else None)
     fig = Figure(figsize=(7.8, 4.6 if ydim is not None else 2.4), layout="constrained")
     ax = fig.subplots()
     cmap = ListedColormap([REGIME_COLORS[name] for name in REGIMES])
     norm = BoundaryNorm(np.arange(len(REGIMES) + 1) - 0.5, cmap.N)
-    _mesh(ax, ds, ds["regime"].values, xdim, ydim, cmap=cmap, norm=norm)
+    coords = {k: _Coordinate(np.asarray(v, dtype=float)) for k, v in axes.items()}
+    _mesh(ax, coords, codes, xdim, ydim, cmap=cmap, norm=norm)
     if guides:
         _guides(ax, xdim, ydim)
-    codes = np.asarray(ds["regime"].values)
     handles = [
         Patch(facecolor=REGIME_COLORS[name], edgecolor="k", lw=0.5,
               label=f"{name.replace('_', ' ')} ({np.mean(codes == i):.0%})")
@@ -126,11 +148,15 @@ def plot_phase_diagram(ds: Any, *, title: str | None = None, guides: bool = True
     ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="regime",
               frameon=False)
-    steps = ds.attrs.get("steps")
-    model = ds.attrs.get("model", "function")
-    what = "cubic-map" if model == "cubic" else "UV-model"
-    ax.set_title(title or f"{what} phase diagram ({codes.size:,} runs, {steps} steps, {model})")
+    ax.set_title(title)
     return fig
+
+
+class _Coordinate:
+    """A coordinate array with the ``.values`` attribute :func:`_mesh` reads."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
 
 
 def plot_heatmap(ds: Any, quantity: str, *, log: bool = False, title: str | None = None, cmap: str = "viridis") -> Figure:

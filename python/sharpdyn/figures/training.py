@@ -1,0 +1,59 @@
+"""Figures of network training runs (:class:`sharpdyn.torch.Trajectory`): loss, sharpness
+against the edge ``2/lr``, and the power spectrum of the sharpness at the edge of stability."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def power_spectrum(series: Any, *, spacing: float = 1.0, segment: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Welch power spectral density of a finite 1-d series (mean removed, Hann window,
+    50% overlap; ``scipy.signal.welch``). ``spacing`` is the number of steps between samples,
+    so frequencies are in cycles per step (Nyquist ``1 / (2 spacing)``). Returns
+    ``(frequency, power)``."""
+    from scipy.signal import welch
+
+    x = np.asarray(series, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 4:
+        raise ValueError("series needs at least 4 finite samples for a spectrum")
+    nper = min(x.size, segment or max(16, x.size // 2))
+    return welch(x - x.mean(), fs=1.0 / spacing, nperseg=nper, detrend="constant")
+
+
+def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = None, *,
+                  late_fraction: float = 0.5) -> Figure:
+    """Four panels: loss (log), sharpness with each run's ``2/lr`` (dashed), ``lr * sharpness
+    / 2`` (1 = edge of stability, with the running Lyapunov exponent if recorded on a twin
+    axis) and the power spectrum of the sharpness over the last ``late_fraction`` of its
+    samples (cycles per step)."""
+    fig = Figure(figsize=(15, 3.8), layout="constrained")
+    ax_loss, ax_s, ax_r, ax_p = fig.subplots(1, 4)
+    labels = list(labels) if labels is not None else [f"lr={tr.config.lr:.3g}" for tr in trajectories]
+    ax_l = None
+    for tr, label in zip(trajectories, labels):
+        steps = np.arange(tr.loss.shape[0])
+        line, = ax_loss.semilogy(steps, np.where(tr.loss > 0, tr.loss, np.nan), lw=1.0, label=label)
+        color = line.get_color()
+        ax_s.plot(tr.sharpness_steps, tr.sharpness, color=color, lw=1.0, label=label)
+        ax_s.axhline(2.0 / tr.config.lr, color=color, ls="--", lw=0.8)
+        ax_r.plot(tr.sharpness_steps, tr.edge_ratio, color=color, lw=1.0, label=label)
+        if np.isfinite(tr.lyapunov).any():
+            ax_l = ax_l or ax_r.twinx()
+            ax_l.plot(steps, tr.lyapunov, color=color, lw=0.8, ls=":")
+            ax_l.set_ylabel("running Lyapunov exponent (dotted)")
+        n_late = int(len(tr.sharpness) * late_fraction)
+        if n_late >= 8:
+            spacing = float(np.median(np.diff(tr.sharpness_steps))) if len(tr.sharpness_steps) > 1 else 1.0
+            f, p = power_spectrum(tr.sharpness[-n_late:], spacing=spacing)
+            ax_p.semilogy(f[1:], np.maximum(p[1:], 1e-300), color=color, lw=1.0, label=label)
+    ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
+    ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
+    ax_r.axhline(1.0, color="k", lw=0.8, ls="--")
+    ax_r.set(xlabel="step", ylabel="η λ_max / 2", title="sharpness / (2/η)")
+    ax_p.set(xlabel="frequency (cycles / step)", ylabel="power", title="sharpness spectrum (late)")
+    ax_loss.legend(fontsize=7)
+    return fig

@@ -1,0 +1,399 @@
+"""Full-batch GD and SGD with sharpness tracking (the paper's experiments in one call).
+
+:func:`train` runs plain (S)GD ``theta <- theta - lr_t * grad L_batch(theta)`` on a model in
+place and records, at every step ``t = 0..steps`` (index 0 the initial state), the loss and
+accuracy of the step's batch (the full training set for GD), and every ``sharpness_every``
+steps the top Hessian eigenvalue of the full-batch loss on the sharpness set by Lanczos,
+warm-started from the previous top eigenvector. :class:`SharpnessTracker` does the same
+measurement inside a user's own loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import regimes as _regimes
+from ..validation import nonnegative_int, positive_float, positive_int
+from .lanczos import lanczos
+from .losses import get_loss
+from .lyapunov import TangentPropagator
+from .operators import HessianOperator, batches_of, model_mode
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a :func:`train` run (see there). ``loss`` is stored by name when given
+    by name."""
+
+    lr: float
+    steps: int
+    loss: str = "mse"
+    sharpness_every: int = 10
+    batch_size: int | None = None
+    warmup_steps: int = 0
+    seed: int = 0
+    k: int = 1
+    tol: float = 1e-4
+    max_iter: int = 100
+    chunk_size: int | None = None
+    sharpness_examples: int | None = None
+    mode: str | None = None
+    lyapunov: bool = False
+    divergence_factor: float = 1e6
+
+    def __post_init__(self) -> None:
+        positive_float(self.lr, "lr")
+        nonnegative_int(self.steps, "steps")
+        positive_int(self.sharpness_every, "sharpness_every")
+        if self.batch_size is not None:
+            positive_int(self.batch_size, "batch_size")
+        nonnegative_int(self.warmup_steps, "warmup_steps")
+        positive_int(self.k, "k")
+        positive_float(self.tol, "tol")
+        positive_int(self.max_iter, "max_iter")
+        positive_float(self.divergence_factor, "divergence_factor")
+        if self.sharpness_examples is not None:
+            positive_int(self.sharpness_examples, "sharpness_examples")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate at ``step``: linear warm-up ``lr (t + 1) / warmup_steps``, then ``lr``."""
+        if self.warmup_steps and step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        return self.lr
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A training run.
+
+    Attributes
+    ----------
+    loss, accuracy, lr:
+        Shape ``(steps + 1,)``: loss and accuracy (fraction; NaN for one output) of the batch
+        at step ``t`` before its update (the full training set for GD), and the learning rate
+        used at ``t``. NaN after a divergence.
+    sharpness_steps:
+        Shape ``(M,)``: steps at which the sharpness was measured (0, k, 2k, ..., last).
+    sharpness:
+        Shape ``(M,)``: top Hessian eigenvalue of the full-batch loss on the sharpness set.
+    eigenvalues, residuals, converged:
+        Shape ``(M, k)``: the top-k Ritz values, their relative residuals and flags.
+    lyapunov:
+        Shape ``(steps + 1,)``: running largest Lyapunov exponent (NaN if not requested and at
+        step 0).
+    diverged, diverged_at:
+        Whether the loss left ``divergence_factor * max(L_0, 1)`` (or overflowed), and the step.
+    n_hvp:
+        Hessian-vector products spent on measurements.
+    config:
+        The :class:`TrainConfig`.
+    """
+
+    loss: np.ndarray
+    accuracy: np.ndarray
+    lr: np.ndarray
+    sharpness_steps: np.ndarray
+    sharpness: np.ndarray
+    eigenvalues: np.ndarray
+    residuals: np.ndarray
+    converged: np.ndarray
+    lyapunov: np.ndarray
+    diverged: bool
+    diverged_at: int
+    n_hvp: int
+    config: TrainConfig = field(repr=False)
+
+    @property
+    def steps(self) -> int:
+        return self.loss.shape[0] - 1
+
+    @property
+    def eta_lambda(self) -> np.ndarray:
+        """``lr * sharpness`` at the measured steps (2 is the edge of stability)."""
+        return self.lr[self.sharpness_steps] * self.sharpness
+
+    @property
+    def edge_ratio(self) -> np.ndarray:
+        """``sharpness / (2 / lr)`` at the measured steps (1 is the edge of stability)."""
+        return self.eta_lambda / 2.0
+
+    def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA) -> str:
+        """Regime name by :func:`sharpdyn.regimes.classify_series` (same definitions as the UV model)."""
+        return str(_regimes.classify_series(self.loss, self.sharpness, lr=self.config.lr,
+                                            diverged=self.diverged, criteria=criteria))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(getattr(self, k)) for k in (
+            "loss", "accuracy", "lr", "sharpness_steps", "sharpness", "eigenvalues", "residuals", "converged",
+            "lyapunov", "diverged", "diverged_at", "n_hvp")}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the run to ``path``: netCDF for a ``.nc`` suffix (:meth:`to_xarray`), else
+        ``.npz`` with the arrays and the config as JSON."""
+        import json
+
+        path = Path(path)
+        if path.suffix == ".nc":
+            self.to_xarray().to_netcdf(path)
+            return path
+        np.savez(path, config=np.array(json.dumps(asdict(self.config))), **self.arrays())
+        return path
+
+    def to_xarray(self):
+        """An ``xarray.Dataset`` with coordinates ``step`` and ``sharpness_step``; the config is
+        stored as ``config_<name>`` attributes (plain names such as ``mode`` clash with SciPy's
+        netCDF writer)."""
+        import xarray as xr
+
+        return xr.Dataset(
+            {
+                "loss": ("step", self.loss), "accuracy": ("step", self.accuracy), "lr": ("step", self.lr),
+                "lyapunov": ("step", self.lyapunov),
+                "sharpness": ("sharpness_step", self.sharpness),
+                "eta_lambda": ("sharpness_step", self.eta_lambda),
+            },
+            coords={"step": np.arange(self.steps + 1), "sharpness_step": self.sharpness_steps},
+            attrs={"diverged": int(self.diverged), "diverged_at": self.diverged_at, "n_hvp": self.n_hvp,
+                   **{f"config_{k}": _attr(v) for k, v in asdict(self.config).items()}},
+        )
+
+
+def _attr(value: Any) -> Any:
+    """A netCDF-safe attribute: bools as ints, None as "none"."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def accuracy_of(output: torch.Tensor, target: torch.Tensor) -> float:
+    """Fraction of examples whose argmax output matches the label (or the argmax of a one-hot
+    / soft target); NaN for single-output models."""
+    if output.ndim < 2 or output.shape[-1] < 2:
+        return float("nan")
+    pred = output.argmax(dim=-1)
+    labels = target.long() if not target.is_floating_point() else target.argmax(dim=-1)
+    return float((pred == labels.reshape(pred.shape)).to(torch.float64).mean())
+
+
+class SharpnessTracker:
+    """Sharpness every ``every`` steps inside any training loop.
+
+    >>> tracker = SharpnessTracker(model, "mse", (X, Y), every=10)
+    >>> for step in range(steps):
+    ...     tracker(step)          # measures when step % every == 0
+    ...     optimiser.step()
+    >>> tracker.steps, tracker.sharpness
+
+    Each measurement re-reads the model's parameters, runs Lanczos warm-started from the
+    previous top eigenvector and stores the top-``k`` values, residuals and flags.
+    """
+
+    def __init__(self, model: nn.Module, loss_fn: Any, data: Any, *, every: int = 10, k: int = 1,
+                 tol: float = 1e-4, max_iter: int = 100, seed: int = 0, chunk_size: int | None = None,
+                 mode: str | None = None, dtype: Any = None, device: Any = None) -> None:
+        self.every = positive_int(every, "every")
+        self.k, self.tol, self.max_iter, self.seed = k, tol, max_iter, seed
+        if device is None:
+            device = next(model.parameters()).device
+        self.operator = HessianOperator(model, loss_fn, data, chunk_size=chunk_size, mode=mode, dtype=dtype,
+                                        device=device)
+        self.steps: list[int] = []
+        self.values: list[np.ndarray] = []
+        self.residuals: list[np.ndarray] = []
+        self.converged: list[np.ndarray] = []
+        self.n_hvp = 0
+        self._v0: np.ndarray | None = None
+
+    def measure(self, step: int) -> float:
+        """Measure now (whatever ``step``) and return the top eigenvalue."""
+        self.operator.refresh()
+        res = lanczos(self.operator, k=self.k, tol=self.tol, max_iter=self.max_iter, seed=self.seed, v0=self._v0)
+        self._v0 = res.eigenvectors[0]
+        self.steps.append(int(step))
+        self.values.append(res.eigenvalues)
+        self.residuals.append(res.residuals)
+        self.converged.append(res.converged)
+        self.n_hvp += res.n_hvp
+        return float(res.eigenvalues[0])
+
+    def __call__(self, step: int, *, force: bool = False) -> float | None:
+        if force or step % self.every == 0:
+            return self.measure(step)
+        return None
+
+    @property
+    def sharpness(self) -> np.ndarray:
+        return np.array([v[0] for v in self.values])
+
+
+def _fixed_batches(n: int, batch_size: int | None, steps: int, seed: int) -> Callable[[int], torch.Tensor | None]:
+    """Index set of step ``t``: ``None`` (full batch) for GD, else consecutive slices of a
+    seeded random permutation per epoch (last partial batch of an epoch kept)."""
+    if batch_size is None or batch_size >= n:
+        return lambda t: None
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    per_epoch = math.ceil(n / batch_size)
+    perms: list[torch.Tensor] = []
+
+    def batch(t: int) -> torch.Tensor:
+        epoch, i = divmod(t, per_epoch)
+        while len(perms) <= epoch:
+            perms.append(torch.randperm(n, generator=gen))
+        return perms[epoch][i * batch_size:(i + 1) * batch_size]
+
+    return batch
+
+
+def train(
+    model: nn.Module,
+    data: Any,
+    *,
+    lr: float,
+    steps: int,
+    loss: Any = "mse",
+    sharpness_every: int = 10,
+    batch_size: int | None = None,
+    warmup_steps: int = 0,
+    seed: int = 0,
+    k: int = 1,
+    tol: float = 1e-4,
+    max_iter: int = 100,
+    chunk_size: int | None = None,
+    sharpness_examples: int | None = None,
+    mode: str | None = None,
+    lyapunov: bool = False,
+    divergence_factor: float = 1e6,
+    progress: Callable[[int], None] | None = None,
+) -> Trajectory:
+    """Train ``model`` **in place** with (S)GD and record loss, accuracy and sharpness.
+
+    Parameters
+    ----------
+    model:
+        Any ``nn.Module``; it stays on its device and dtype (data are moved there).
+    data:
+        ``(X, Y)`` training set (tensors or arrays).
+    lr, steps:
+        Learning rate (peak, after warm-up) and number of updates.
+    loss:
+        ``"mse"`` (``(1/2N) sum ||f - y||^2``), ``"mse_per_class"``, ``"cross_entropy"`` or a callable.
+    sharpness_every:
+        Measure the sharpness at steps ``0, k, 2k, ...`` and at the last step.
+    batch_size:
+        ``None`` for full-batch GD; else SGD over a seeded random order (new permutation
+        each epoch, from ``seed``).
+    warmup_steps:
+        Linear learning-rate warm-up length (0: none).
+    k, tol, max_iter:
+        Lanczos settings of each measurement (top-``k``; ``tol`` relative residual: 1e-4
+        gives the eigenvalue to ~1e-8 relative, far below its change per step).
+    chunk_size:
+        Largest number of examples per forward/backward pass (memory bound).
+    sharpness_examples:
+        Measure the sharpness on the first this-many training examples (default all).
+    mode:
+        ``"train"``/``"eval"``/``None`` (the model's current mode) for both training and
+        measurement; restored afterwards.
+    lyapunov:
+        Also propagate a tangent vector (one HVP per step on the step's batch) and record the
+        running largest Lyapunov exponent.
+    divergence_factor:
+        Stop when the loss exceeds ``divergence_factor * max(L_0, 1)`` or is not finite.
+    progress:
+        Called with each finished step (e.g. a tqdm bar's ``update``).
+    """
+    loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
+    cfg = TrainConfig(lr=lr, steps=steps, loss=loss_name, sharpness_every=sharpness_every, batch_size=batch_size,
+                      warmup_steps=warmup_steps, seed=seed, k=k, tol=tol, max_iter=max_iter, chunk_size=chunk_size,
+                      sharpness_examples=sharpness_examples, mode=mode, lyapunov=lyapunov,
+                      divergence_factor=divergence_factor)
+    loss_fn = get_loss(loss)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    p0 = next(model.parameters())
+    device, dtype = p0.device, p0.dtype
+    pairs = batches_of(data)
+    if len(pairs) != 1:
+        raise ValueError("train needs data as one pair (X, Y) of the whole training set")
+    ((X, Y),) = pairs
+    X = X.to(device, dtype)
+    Y = Y.to(device, dtype) if Y.is_floating_point() else Y.to(device)
+    n = X.shape[0]
+    m = n if sharpness_examples is None else min(n, sharpness_examples)
+    tracker = SharpnessTracker(model, loss_fn, (X[:m], Y[:m]), every=sharpness_every, k=k, tol=tol,
+                               max_iter=max_iter, seed=seed, chunk_size=chunk_size, mode=mode, device=device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    batch_at = _fixed_batches(n, batch_size, steps, seed)
+    tangent = None
+    lyap_op = None
+    if lyapunov:
+        tangent = TangentPropagator(tracker.operator.n_params, seed=seed + 1, dtype=dtype, device=device)
+
+    loss_arr = np.full(steps + 1, np.nan)
+    acc_arr = np.full(steps + 1, np.nan)
+    lr_arr = np.array([cfg.lr_at(t) for t in range(steps + 1)])
+    lyap = np.full(steps + 1, np.nan)
+    log_sum = 0.0
+    diverged_at = -1
+    bound = None
+    for t in range(steps + 1):
+        idx = batch_at(t)
+        xb, yb = (X, Y) if idx is None else (X[idx.to(device)], Y[idx.to(device)])
+        for p in params:
+            p.grad = None
+        total = 0.0
+        with model_mode(model, mode):
+            step_chunks = batches_of((xb, yb), chunk_size)
+            outs = []
+            for xc, yc in step_chunks:
+                out = model(xc)
+                value = loss_fn(out, yc) * (xc.shape[0] / xb.shape[0])
+                value.backward()
+                total += float(value.detach())
+                outs.append(out.detach())
+        loss_arr[t] = total
+        acc_arr[t] = accuracy_of(torch.cat(outs), yb)
+        if bound is None:
+            bound = divergence_factor * max(total, 1.0)
+        if not math.isfinite(total) or total > bound:
+            diverged_at = t
+            loss_arr[t] = np.nan if not math.isfinite(total) else total
+            break
+        if t % sharpness_every == 0 or t == steps:
+            tracker.measure(t)
+        if t == steps:
+            break
+        eta = cfg.lr_at(t)
+        if tangent is not None:
+            if lyap_op is None or idx is not None:
+                lyap_op = HessianOperator(model, loss_fn, (xb, yb), chunk_size=chunk_size, mode=mode, device=device)
+            else:
+                lyap_op.refresh()
+            log_sum += tangent.step(lyap_op, eta)
+            lyap[t + 1] = log_sum / (t + 1)
+        with torch.no_grad():
+            for p in params:
+                if p.grad is not None:
+                    p.sub_(eta * p.grad)
+        if progress is not None:
+            progress(t + 1)
+    for p in params:
+        p.grad = None
+    vals = np.array(tracker.values) if tracker.values else np.zeros((0, k))
+    return Trajectory(
+        loss=loss_arr, accuracy=acc_arr, lr=lr_arr,
+        sharpness_steps=np.array(tracker.steps, dtype=np.int64),
+        sharpness=vals[:, 0] if len(vals) else np.zeros(0),
+        eigenvalues=vals, residuals=np.array(tracker.residuals).reshape(vals.shape),
+        converged=np.array(tracker.converged, dtype=bool).reshape(vals.shape),
+        lyapunov=lyap, diverged=diverged_at >= 0, diverged_at=diverged_at, n_hvp=tracker.n_hvp, config=cfg,
+    )

@@ -1,0 +1,24 @@
+"""sharpdyn.torch without PyTorch installed: a clear ImportError naming the extra."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from test_without_optional_deps import BLOCKER
+
+
+def test_import_without_torch_names_the_extra():
+    code = BLOCKER + textwrap.dedent(
+        """
+        import sharpdyn
+        try:
+            import sharpdyn.torch
+        except ImportError as exc:
+            print("MSG", exc)
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "pip install sharpdyn[torch]" in res.stdout
