@@ -263,6 +263,19 @@ def isa_rates(n: int, steps: int, every: int) -> dict:
     return rates
 
 
+def cubic_rates(n: int, steps: int) -> dict:
+    """The cubic-map scan (scan.cubic) over r in (1.5, 3.2): per core (CPU time) and wall."""
+    rng = np.random.default_rng(1)
+    r = rng.uniform(1.5, 3.2, n)
+    x0 = rng.uniform(-1.0, 1.0, n)
+    out = {}
+    for every in (16, 1):
+        t, _ = _time(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every), 2)
+        c, _ = _cpu_time(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every, threads=1), 2)
+        out[every] = {"wall": n * steps / t, "per_core_cpu": n * steps / c}
+    return out
+
+
 def big_scan(side: int, steps: int, every: int) -> dict:
     """A side x side scan of the normalised (c, Y) plane (the library's headline picture)."""
     c = np.linspace(0.2, 5.0, side)
@@ -277,13 +290,15 @@ def big_scan(side: int, steps: int, every: int) -> dict:
 def run(quick: bool = False) -> dict:
     if quick:
         rows = [compare(4096, 300, 1, 100, repeat=1), compare(4096, 300, 16, 100, repeat=1)]
-        return {"compare": rows, "isa": isa_rates(2048, 200, 16), "cpus": os.cpu_count(), "isa_default": scan.default_isa()}
+        return {"compare": rows, "isa": isa_rates(2048, 200, 16), "cubic": cubic_rates(2048, 100), "cpus": os.cpu_count(),
+                "isa_default": scan.default_isa()}
     rows = [compare(1 << 20, 2000, 16, 200), compare(1 << 20, 2000, 1, 200)]
     result = {
         "compare": rows,
         "isa": isa_rates(1 << 19, 2000, 16),
         "isa_every_step": isa_rates(1 << 18, 2000, 1),
         "scaling": scaling([1 << 14, 1 << 16, 1 << 18, 1 << 20], [500, 1000, 2000, 4000], [1, 2], 1 << 18, 2000, 16),
+        "cubic": cubic_rates(1 << 20, 2000),
         "big": big_scan(2048, 10_000, 16),
         "cpus": os.cpu_count(), "isa_default": scan.default_isa(), "load_average": os.getloadavg(),
     }
@@ -345,6 +360,11 @@ def write_markdown(r: dict, path: Path) -> None:
                   "| ISA | all threads, wall | per core (CPU time) | per core × cores |", "| --- | --- | --- | --- |"]
         lines += [f"| {k} | {g(v['wall'])} | {g(v['per_core_cpu'])} | {g(v['per_core_cpu'] * r['cpus'])} |"
                   for k, v in r["isa_every_step"].items()]
+    if "cubic" in r:
+        lines += ["", "Cubic-map scan (`scan.cubic`, 2²⁰ points × 2000 steps; no square root in its sharpness):", "",
+                  "| k | all threads, wall | per core (CPU time) | per core × cores |", "| --- | --- | --- | --- |"]
+        lines += [f"| {k} | {g(v['wall'])} | {g(v['per_core_cpu'])} | {g(v['per_core_cpu'] * r['cpus'])} |"
+                  for k, v in r["cubic"].items()]
     if "big" in r:
         b = r["big"]
         lines += ["", f"**{b['side']} × {b['side']} scan of {b['steps']:,} steps** (normalised (c, Y) plane, k = "
