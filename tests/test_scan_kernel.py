@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scan_reference import late_divergers, random_points, statistics
-
 from sharpdyn import regimes, scan, uv
 
 STAT_FIELDS = ("initial_loss", "max_loss", "final_loss", "initial_sharpness", "final_sharpness",

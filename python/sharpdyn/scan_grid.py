@@ -38,7 +38,7 @@ from . import regimes as _regimes
 from .scan import isa_arg, run_cubic_flat, run_flat
 from .validation import as_float_array, positive_int, threads_arg
 
-__all__ = ["CUBIC_AXES", "FIELDS", "GridSpec", "NORMALIZED_AXES", "PHYSICAL_AXES", "grid", "grid_spec"]
+__all__ = ["CUBIC_AXES", "FIELDS", "NORMALIZED_AXES", "PHYSICAL_AXES", "GridSpec", "grid", "grid_spec"]
 
 PHYSICAL_AXES: tuple[str, ...] = ("lr", "c", "ntk0", "f0", "y", "width", "x", "param")
 NORMALIZED_AXES: tuple[str, ...] = ("c", "Y", "g0")
@@ -252,7 +252,7 @@ def grid_spec(
 
 def _function_inputs(spec: GridSpec, r0: int, r1: int) -> tuple[np.ndarray, ...]:
     """(lr, ntk0, f0, kappa, y) on rows [r0, r1), as :func:`sharpdyn.scan.uv` computes them."""
-    v = lambda name: spec.values(name, r0, r1)  # noqa: E731
+    v = lambda name: spec.values(name, r0, r1)
     if spec.normalized:
         c, Y = v("c"), v("Y")
         g0 = -Y if "g0" not in spec.dims and "g0" not in dict(spec.fixed) else v("g0")
@@ -298,7 +298,7 @@ def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, np.ndarray]:
     """Parameter-space GD (sharpdyn.uv.train) from per-point random weights."""
     from . import uv as _uv
 
-    v = lambda name: np.ascontiguousarray(spec.values(name, r0, r1)).ravel()  # noqa: E731
+    v = lambda name: np.ascontiguousarray(spec.values(name, r0, r1)).ravel()
     width, x, y, s = v("width"), v("x"), v("y"), v("param")
     n_points = width.size
     row = int(np.prod(spec.shape[1:], dtype=np.int64))
