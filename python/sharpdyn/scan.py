@@ -16,11 +16,12 @@ of :func:`uv`, with chunking, progress bars, resumable Zarr stores and Dask clus
 
 Example::
 
-    >>> import numpy as np
-    >>> from sharpdyn import scan
-    >>> c = np.linspace(0.5, 5.0, 10)
-    >>> res = scan.uv(c, 1.0, 0.0, width=4096, y=0.0, steps=500)  # lr = c / ntk0
-    >>> res.regime_names[:3]
+    import numpy as np
+    from sharpdyn import scan
+
+    c = np.array([1.0, 3.0, 4.5])
+    res = scan.uv(c, 1.0, 0.0, width=2**20, y=1.0, steps=2000)  # lr = c / ntk0 with ntk0 = 1
+    res.regime_names  # ['lazy', 'catapult', 'divergence']
 """
 
 from __future__ import annotations
