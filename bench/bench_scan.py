@@ -185,22 +185,25 @@ def _cpu_time(fn, repeat: int):
     return best, out
 
 
-def compare(n: int, steps: int, every: int, n_numpy: int, repeat: int = 2) -> dict:
-    """Point-steps per second of the three implementations (NumPy on the first n_numpy points):
-    wall clock with all threads, and per core (one thread, process CPU time, which other jobs
-    on a shared machine do not inflate)."""
+def compare(n: int, steps: int, every: int, short_steps: int, repeat: int = 2) -> dict:
+    """Point-steps per second of the three implementations on the same n points: wall clock
+    with all threads, and per core (one thread, process CPU time, which other jobs on a
+    shared machine do not inflate). The slow single-thread runs (NumPy, Numba on one core)
+    take ``short_steps`` steps: their cost per point-step does not depend on the run length."""
     pts = bench_points(n)
-    sub = tuple(a[:n_numpy] for a in pts)
 
-    def kernel(p, threads=None):
-        return scan.uv(p[0], p[1], p[2], width=KAPPA_WIDTH, y=1.0, steps=steps, sharpness_every=every, threads=threads)
+    def kernel(p, steps_, threads=None):
+        return scan.uv(p[0], p[1], p[2], width=KAPPA_WIDTH, y=1.0, steps=steps_, sharpness_every=every,
+                       threads=threads)
 
-    t_k, res = _time(lambda: kernel(pts), repeat)
-    c_k, _ = _cpu_time(lambda: kernel(sub, threads=1), repeat)
-    c_np, out_np = _cpu_time(lambda: numpy_scan(*sub, steps, every), 1)
-    _check(kernel(sub), out_np, "numpy")
-    row = {"points": n, "steps": steps, "sharpness_every": every, "sharpdyn": n * steps / t_k,
-           "numpy": n_numpy * steps / c_np, "sharpdyn_core": n_numpy * steps / c_k, "numpy_core": n_numpy * steps / c_np}
+    t_k, res = _time(lambda: kernel(pts, steps), repeat)
+    c_k, _ = _cpu_time(lambda: kernel(pts, steps, threads=1), repeat)
+    c_np, out_np = _cpu_time(lambda: numpy_scan(*pts, short_steps, every), 1)
+    short = kernel(pts, short_steps)
+    _check(short, out_np, "numpy")
+    row = {"points": n, "steps": steps, "short_steps": short_steps, "sharpness_every": every,
+           "sharpdyn": n * steps / t_k, "numpy": n * short_steps / c_np,
+           "sharpdyn_core": n * steps / c_k, "numpy_core": n * short_steps / c_np}
     try:
         import numba
 
@@ -209,16 +212,17 @@ def compare(n: int, steps: int, every: int, n_numpy: int, repeat: int = 2) -> di
         row["numba"] = row["numba_core"] = None
         return row
     numba_scan(*(a[:64] for a in pts), 2, every)  # compile outside the timing
-    t_nb, out_nb = _time(lambda: numba_scan(*pts, steps, every), repeat)
+    t_nb, out_nb = _time(lambda: numba_scan(*pts, steps, every), 1)
     _check(res, out_nb, "numba")
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        c_nb, _ = _cpu_time(lambda: numba_scan(*sub, steps, every), repeat)
+        c_nb, out_nb1 = _cpu_time(lambda: numba_scan(*pts, short_steps, every), 1)
     finally:
         numba.set_num_threads(threads)
+    _check(short, out_nb1, "numba, one thread")
     row["numba"] = n * steps / t_nb
-    row["numba_core"] = n_numpy * steps / c_nb
+    row["numba_core"] = n * short_steps / c_nb
     return row
 
 
@@ -235,7 +239,10 @@ def scaling(sizes, steps_list, threads_list, base_n: int, base_steps: int, every
     for th in threads_list:
         t, _ = _time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
                                      sharpness_every=every), 2)
+        c, _ = _cpu_time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
+                                         sharpness_every=every), 2)
         out["threads"].append((th, t))
+        out.setdefault("threads_cpu", []).append((th, c))
     return out
 
 
@@ -256,28 +263,43 @@ def isa_rates(n: int, steps: int, every: int) -> dict:
     return rates
 
 
+def cubic_rates(n: int, steps: int) -> dict:
+    """The cubic-map scan (scan.cubic) over r in (1.5, 3.2): per core (CPU time) and wall."""
+    rng = np.random.default_rng(1)
+    r = rng.uniform(1.5, 3.2, n)
+    x0 = rng.uniform(-1.0, 1.0, n)
+    out = {}
+    for every in (16, 1):
+        t, _ = _time(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every), 2)
+        c, _ = _cpu_time(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every, threads=1), 2)
+        out[every] = {"wall": n * steps / t, "per_core_cpu": n * steps / c}
+    return out
+
+
 def big_scan(side: int, steps: int, every: int) -> dict:
-    """A side x side scan of the normalised (c, Y) plane (the library's headline picture)."""
-    c = np.linspace(0.2, 5.0, side)
-    Y = np.linspace(0.005, 1.6, side)
+    """A side x side scan of the normalised (c, Y) plane through the labelled API
+    (scan.grid: chunks, xarray result), the library's headline picture."""
+    axes = {"c": np.linspace(0.2, 5.0, side), "Y": np.linspace(0.005, 1.6, side)}
     t0 = time.perf_counter()
-    res = scan.uv_normalized(c[:, None], Y[None, :], steps=steps, sharpness_every=every)
+    ds = scan.grid(axes, steps=steps, sharpness_every=every, progress=False)
     wall = time.perf_counter() - t0
     return {"side": side, "steps": steps, "sharpness_every": every, "wall_s": wall,
-            "point_steps_per_s": side * side * steps / wall, "diverged_fraction": float(res.diverged.mean())}
+            "point_steps_per_s": side * side * steps / wall, "diverged_fraction": float(ds.diverged.mean())}
 
 
 def run(quick: bool = False) -> dict:
     if quick:
-        rows = [compare(4096, 300, 1, 4096, repeat=1), compare(4096, 300, 16, 4096, repeat=1)]
-        return {"compare": rows, "isa": isa_rates(2048, 200, 16), "cpus": os.cpu_count(), "isa_default": scan.default_isa()}
-    rows = [compare(1 << 20, 2000, 16, 1 << 17), compare(1 << 20, 2000, 1, 1 << 17)]
+        rows = [compare(4096, 300, 1, 100, repeat=1), compare(4096, 300, 16, 100, repeat=1)]
+        return {"compare": rows, "isa": isa_rates(2048, 200, 16), "cubic": cubic_rates(2048, 100), "cpus": os.cpu_count(),
+                "isa_default": scan.default_isa()}
+    rows = [compare(1 << 20, 2000, 16, 200), compare(1 << 20, 2000, 1, 200)]
     result = {
         "compare": rows,
         "isa": isa_rates(1 << 19, 2000, 16),
         "isa_every_step": isa_rates(1 << 18, 2000, 1),
         "scaling": scaling([1 << 14, 1 << 16, 1 << 18, 1 << 20], [500, 1000, 2000, 4000], [1, 2], 1 << 18, 2000, 16),
-        "big": big_scan(2048, 10_000, 16),
+        "cubic": cubic_rates(1 << 20, 2000),
+        "big": [big_scan(2048, 10_000, 16), big_scan(2048, 10_000, 1)],
         "cpus": os.cpu_count(), "isa_default": scan.default_isa(), "load_average": os.getloadavg(),
     }
     return result
@@ -295,7 +317,8 @@ def write_markdown(r: dict, path: Path) -> None:
         "the divergence test, max loss and min/max sharpness sampled every *k* steps, and agrees with the others "
         "(asserted). The sharpdyn kernel also computes the late-window regime statistics and the convergence step.",
         "",
-        "**Wall clock, all threads, on the shared machine** (NumPy is single-threaded):",
+        "**Wall clock, all threads, on the shared machine** (NumPy is single-threaded; NumPy runs the same points "
+        "for fewer steps, see the per-core table):",
         "",
         "| k (sharpness every) | points × steps | sharpdyn | NumPy (in place) | Numba parallel | vs NumPy | vs Numba |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -311,8 +334,9 @@ def write_markdown(r: dict, path: Path) -> None:
     cores = r["cpus"]
     lines += [
         "",
-        f"**Per core** (one thread each, process CPU time, so the other jobs do not count), and the idle {cores}-core "
-        f"machine this implies (the compiled kernel and Numba use every core, NumPy one):",
+        f"**Per core** (one thread each, process CPU time, so the other jobs do not count; same points, NumPy and "
+        f"one-thread Numba for {r['compare'][0]['short_steps']} steps), and the idle {cores}-core machine this "
+        f"implies (the compiled kernel and Numba use every core, NumPy one):",
         "",
         "| k | sharpdyn / core | NumPy / core | Numba / core | vs NumPy per core | vs NumPy, idle machine | vs Numba |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -336,11 +360,16 @@ def write_markdown(r: dict, path: Path) -> None:
                   "| ISA | all threads, wall | per core (CPU time) | per core × cores |", "| --- | --- | --- | --- |"]
         lines += [f"| {k} | {g(v['wall'])} | {g(v['per_core_cpu'])} | {g(v['per_core_cpu'] * r['cpus'])} |"
                   for k, v in r["isa_every_step"].items()]
-    if "big" in r:
-        b = r["big"]
-        lines += ["", f"**{b['side']} × {b['side']} scan of {b['steps']:,} steps** (normalised (c, Y) plane, k = "
-                  f"{b['sharpness_every']}, {b['diverged_fraction']:.0%} of points diverge and stop early): "
-                  f"**{b['wall_s']:.1f} s** wall, {g(b['point_steps_per_s'])} point-steps/s.", ""]
+    if "cubic" in r:
+        lines += ["", "Cubic-map scan (`scan.cubic`, 2²⁰ points × 2000 steps; no square root in its sharpness):", "",
+                  "| k | all threads, wall | per core (CPU time) | per core × cores |", "| --- | --- | --- | --- |"]
+        lines += [f"| {k} | {g(v['wall'])} | {g(v['per_core_cpu'])} | {g(v['per_core_cpu'] * r['cpus'])} |"
+                  for k, v in r["cubic"].items()]
+    for b in r.get("big", []):
+        lines += ["", f"**{b['side']} × {b['side']} scan of {b['steps']:,} steps** (`scan.grid` over the normalised "
+                  f"(c, Y) plane, k = {b['sharpness_every']}, {b['diverged_fraction']:.0%} of points diverge and stop "
+                  f"early): **{b['wall_s']:.1f} s** wall, {g(b['point_steps_per_s'])} point-steps/s."]
+    lines.append("")
     if "scaling" in r:
         s = r["scaling"]
         lines += ["Scaling (k = 16; time in seconds):", "",
@@ -351,6 +380,10 @@ def write_markdown(r: dict, path: Path) -> None:
             for key in ("grid", "steps", "threads"):
                 cells += [f"{s[key][i][0]:,}", f"{s[key][i][1]:.3f}"] if i < len(s[key]) else ["", ""]
             lines.append("| " + " | ".join(cells[:2]) + " | | " + " | ".join(cells[2:4]) + " | | " + " | ".join(cells[4:]) + " |")
+        if "threads_cpu" in s:
+            lines += ["", "Threads, CPU time (the work done; on the shared machine the wall time of 2 threads only "
+                      "drops when the other jobs leave a core free): " + ", ".join(
+                          f"{th} thread(s): {c:.3f} s CPU" for th, c in s["threads_cpu"]) + "."]
     path.write_text("\n".join(lines) + "\n")
 
 

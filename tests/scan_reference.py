@@ -56,7 +56,7 @@ def statistics(lr, lam, f0, kappa, y, steps, every=1, converged_rtol=1e-10):
     with np.errstate(invalid="ignore"):
         increase = np.any(tail[:, 1:] > tail[:, :-1] * (1.0 + 1e-12), axis=1) & (at < 0)
         late = np.where(at < 0, np.nanmax(np.where(np.isfinite(S[:, -W:]), S[:, -W:], -np.inf), axis=1), np.nan)
-        above = np.abs(df) > math.sqrt(converged_rtol) * np.abs(df[:, :1])
+        above = (np.abs(df) > math.sqrt(converged_rtol) * np.abs(df[:, :1])) & sampled[None, :]
     last_above = np.where(above.any(axis=1), steps - np.argmax(above[:, ::-1], axis=1), -1)
     converged_at = np.where((at < 0) & (last_above < steps), last_above + 1, -1)
     return {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from sharpdyn import regimes, scan
 
 AXES = {"c": np.linspace(0.5, 5.0, 23), "f0": np.linspace(-1.5, 1.5, 9)}
@@ -14,7 +13,7 @@ KW = dict(steps=200, width=64, y=1.0, progress=False)
 
 
 def _same(a, b):
-    assert set(a.data_vars) == set(b.data_vars)
+    assert list(a.data_vars) == list(b.data_vars)
     for name in a.data_vars:
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
     assert a.attrs == b.attrs
@@ -192,3 +191,10 @@ def test_point_scan_works_without_optional_deps_and_grid_names_the_extra():
     assert res.returncode == 0, res.stderr
     assert "['lazy', 'catapult', 'divergence']" in res.stdout
     assert "pip install 'sharpdyn[scan]'" in res.stdout
+
+
+def test_progress_bar_counts_chunks(capsys, reference):
+    ds = scan.grid(AXES, steps=200, width=64, y=1.0, chunk_size=50, progress=True)
+    err = capsys.readouterr().err
+    assert "scan" in err and "5/5" in err
+    _same(ds, reference)

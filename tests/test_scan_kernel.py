@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scan_reference import late_divergers, random_points, statistics
-
 from sharpdyn import regimes, scan, uv
 
 STAT_FIELDS = ("initial_loss", "max_loss", "final_loss", "initial_sharpness", "final_sharpness",
@@ -198,3 +199,23 @@ def test_labels_follow_custom_criteria(grouped, criteria):
     res = scan.uv(lr[sel], lam[sel], f0[sel], width=width[sel], y=y[sel], steps=steps, criteria=criteria)
     tr = uv.iterate(f0[sel], lam[sel], lr=lr[sel], width=int(width[sel][0]), steps=steps, y=float(y[sel][0]))
     np.testing.assert_array_equal(res.regime_names, uv.classify(tr, criteria=criteria))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    c=st.floats(0.05, 6.0),
+    ntk0=st.floats(0.01, 10.0),
+    f0=st.floats(-5.0, 5.0),
+    y=st.floats(-3.0, 3.0),
+    width=st.integers(1, 5000),
+    steps=st.integers(1, 150),
+)
+def test_property_scan_point_equals_single_run(c, ntk0, f0, y, width, steps):
+    lr = c / ntk0
+    res = scan.uv(lr, ntk0, f0, width=width, y=y, steps=steps)
+    tr = uv.iterate(f0, ntk0, lr=lr, width=width, steps=steps, y=y)
+    assert str(res.regime_names) == uv.classify(tr)
+    assert int(res.diverged_at) == int(tr.diverged_at)
+    if not tr.diverged:
+        assert res.f == tr.f[-1] and res.ntk == tr.ntk[-1]
+        assert res.max_sharpness == np.max(tr.sharpness) and res.min_sharpness == np.min(tr.sharpness)

@@ -23,8 +23,8 @@ void register_scan(py::module_& m) {
       "uv_scan",
       [](const darray& f0, const darray& ntk0, const darray& lr, const darray& kappa,
          const darray& y, std::int64_t steps, std::int64_t late_window,
-         std::int64_t sharpness_every, double converged_rtol, int threads,
-         const std::string& isa) {
+         std::int64_t sharpness_every, double converged_rtol, double loss_increase_rtol,
+         int threads, const std::string& isa) {
         const py::ssize_t n = f0.size();
         require_size(ntk0, n, "ntk0");
         require_size(lr, n, "lr");
@@ -35,6 +35,7 @@ void register_scan(py::module_& m) {
         opt.late_window = late_window;
         opt.sharpness_every = sharpness_every;
         opt.converged_rtol = converged_rtol;
+        opt.loss_increase_rtol = loss_increase_rtol;
         opt.threads = threads;
         opt.isa = isa_from_name(isa);
         darray f(n), ntk(n), loss0(n), max_loss(n), final_loss(n), s0(n), s_final(n), s_min(n),
@@ -71,7 +72,7 @@ void register_scan(py::module_& m) {
       },
       py::arg("f0"), py::arg("ntk0"), py::arg("lr"), py::arg("kappa"), py::arg("y"),
       py::arg("steps"), py::arg("late_window"), py::arg("sharpness_every") = 1,
-      py::arg("converged_rtol") = 1e-10,
+      py::arg("converged_rtol") = 1e-10, py::arg("loss_increase_rtol") = 1e-12,
       py::arg("threads") = 0, py::arg("isa") = "auto",
       "UV function-map grid scan over flat arrays of equal length; returns a dict of per-point "
       "arrays (final state, diverged_at, loss and sharpness statistics).");
@@ -79,7 +80,8 @@ void register_scan(py::module_& m) {
   m.def(
       "cubic_scan",
       [](const darray& r, const darray& x0, std::int64_t steps, std::int64_t late_window,
-         std::int64_t sharpness_every, double converged_rtol, int threads, const std::string& isa) {
+         std::int64_t sharpness_every, double converged_rtol, double loss_increase_rtol,
+         int threads, const std::string& isa) {
         const py::ssize_t n = r.size();
         require_size(x0, n, "x0");
         scan::UvScanOptions opt;
@@ -87,6 +89,7 @@ void register_scan(py::module_& m) {
         opt.late_window = late_window;
         opt.sharpness_every = sharpness_every;
         opt.converged_rtol = converged_rtol;
+        opt.loss_increase_rtol = loss_increase_rtol;
         opt.threads = threads;
         opt.isa = isa_from_name(isa);
         darray x(n), loss0(n), max_loss(n), final_loss(n), s0(n), s_final(n), s_min(n), s_max(n),
@@ -120,7 +123,8 @@ void register_scan(py::module_& m) {
         return d;
       },
       py::arg("r"), py::arg("x0"), py::arg("steps"), py::arg("late_window"),
-      py::arg("sharpness_every") = 1, py::arg("converged_rtol") = 1e-10, py::arg("threads") = 0,
+      py::arg("sharpness_every") = 1, py::arg("converged_rtol") = 1e-10,
+      py::arg("loss_increase_rtol") = 1e-12, py::arg("threads") = 0,
       py::arg("isa") = "auto",
       "Cubic-map grid scan over flat arrays r, x0 of equal length; returns a dict of per-point "
       "arrays (final x, diverged_at, loss and sharpness statistics in map units).");

@@ -26,13 +26,13 @@ namespace {
 
 constexpr int kBlock = 64;  // lanes per block (eight AVX-512 registers per variable)
 constexpr std::int64_t kChunk = 64;  // steps between divergence checks
-constexpr double kIncreaseFactor = 1.0 + 1e-12;  // sharpdyn.regimes.LOSS_INCREASE_RTOL
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Params {
   std::int64_t steps, late_start, every;  // T, first late state T + 1 - W, k
   double conv_ratio;                      // |df| <= conv_ratio |df_0| counts as converged
+  double increase_factor;                 // L_s > L_{s-1} * increase_factor is an increase
 };
 
 // The per-point arithmetic, written once and used by both the SIMD lanes and the exact
@@ -87,7 +87,7 @@ SHARPDYN_ALWAYS_INLINE void save(const Lanes& B, Saved& S) {
 //   Sample: state enters min/max sharpness; Late: state is in the late window;
 //   Increase: the previous state is in the late window too.
 template <bool First, bool Sample, bool Late, bool Increase, bool Advance>
-SHARPDYN_ALWAYS_INLINE void lanes_state(Lanes& B, double state) {
+SHARPDYN_ALWAYS_INLINE void lanes_state(Lanes& B, double state, double increase_factor) {
 #pragma omp simd
   for (int j = 0; j < kBlock; ++j) {
     double f = B.f[j], l = B.l[j];
@@ -100,10 +100,10 @@ SHARPDYN_ALWAYS_INLINE void lanes_state(Lanes& B, double state) {
       // and gives max_loss = 0.5 M M exactly (rounding is monotone, L is even in df).
       const double adf = std::fabs(df);
       B.max_abs[j] = (B.max_abs[j] > adf) ? B.max_abs[j] : adf;
-      B.last_above[j] = (adf > B.conv_tol[j]) ? state : B.last_above[j];
+      if constexpr (Sample) B.last_above[j] = (adf > B.conv_tol[j]) ? state : B.last_above[j];
     }
     if constexpr (Late) {
-      if constexpr (Increase) B.increase[j] = (L > B.prev_loss[j] * kIncreaseFactor) ? 1.0 : B.increase[j];
+      if constexpr (Increase) B.increase[j] = (L > B.prev_loss[j] * increase_factor) ? 1.0 : B.increase[j];
       B.prev_loss[j] = L;
     }
     if constexpr (First || Sample || Late || !Advance) {
@@ -133,24 +133,24 @@ SHARPDYN_ALWAYS_INLINE void lanes_advance(Lanes& B, std::int64_t s, bool sample,
   const double sd = static_cast<double>(s);
   if (s == 0) {
     if (late)
-      lanes_state<true, true, true, false, true>(B, sd);
+      lanes_state<true, true, true, false, true>(B, sd, p.increase_factor);
     else
-      lanes_state<true, true, false, false, true>(B, sd);
+      lanes_state<true, true, false, false, true>(B, sd, p.increase_factor);
   } else if (!late) {
     if (sample)
-      lanes_state<false, true, false, false, true>(B, sd);
+      lanes_state<false, true, false, false, true>(B, sd, p.increase_factor);
     else
-      lanes_state<false, false, false, false, true>(B, sd);
+      lanes_state<false, false, false, false, true>(B, sd, p.increase_factor);
   } else if (s == p.late_start) {
     if (sample)
-      lanes_state<false, true, true, false, true>(B, sd);
+      lanes_state<false, true, true, false, true>(B, sd, p.increase_factor);
     else
-      lanes_state<false, false, true, false, true>(B, sd);
+      lanes_state<false, false, true, false, true>(B, sd, p.increase_factor);
   } else {
     if (sample)
-      lanes_state<false, true, true, true, true>(B, sd);
+      lanes_state<false, true, true, true, true>(B, sd, p.increase_factor);
     else
-      lanes_state<false, false, true, true, true>(B, sd);
+      lanes_state<false, false, true, true, true>(B, sd, p.increase_factor);
   }
 }
 
@@ -289,8 +289,7 @@ SHARPDYN_ALWAYS_INLINE void process_block(const UvScanInput& in, const Params& p
   }
   if (n_alive == 0) return;
   // Final state T: always sampled, always in the late window (W >= 2).
-  const double sd = static_cast<double>(T);
-  lanes_state<false, true, true, true, false>(B, sd);
+  lanes_state<false, true, true, true, false>(B, static_cast<double>(T), p.increase_factor);
   for (int j = 0; j < kBlock; ++j) {
     if (!alive[j]) continue;
     const std::int64_t i = first + j;
@@ -333,7 +332,7 @@ struct alignas(64) CubicSaved {
 };
 
 template <bool First, bool Sample, bool Late, bool Increase, bool Advance>
-SHARPDYN_ALWAYS_INLINE void cubic_state(CubicLanes& B, double state) {
+SHARPDYN_ALWAYS_INLINE void cubic_state(CubicLanes& B, double state, double increase_factor) {
 #pragma omp simd
   for (int j = 0; j < kBlock; ++j) {
     const double x = B.x[j], r = B.r[j];
@@ -344,10 +343,10 @@ SHARPDYN_ALWAYS_INLINE void cubic_state(CubicLanes& B, double state) {
     } else {
       const double ae = std::fabs(e);
       B.max_abs[j] = (B.max_abs[j] > ae) ? B.max_abs[j] : ae;
-      B.last_above[j] = (ae > B.conv_tol[j]) ? state : B.last_above[j];
+      if constexpr (Sample) B.last_above[j] = (ae > B.conv_tol[j]) ? state : B.last_above[j];
     }
     if constexpr (Late) {
-      if constexpr (Increase) B.increase[j] = (L > B.prev_loss[j] * kIncreaseFactor) ? 1.0 : B.increase[j];
+      if constexpr (Increase) B.increase[j] = (L > B.prev_loss[j] * increase_factor) ? 1.0 : B.increase[j];
       B.prev_loss[j] = L;
     }
     if constexpr (First || Sample || Late || !Advance) {
@@ -373,24 +372,24 @@ SHARPDYN_ALWAYS_INLINE void cubic_advance_state(CubicLanes& B, std::int64_t s, b
   const double sd = static_cast<double>(s);
   if (s == 0) {
     if (late)
-      cubic_state<true, true, true, false, true>(B, sd);
+      cubic_state<true, true, true, false, true>(B, sd, p.increase_factor);
     else
-      cubic_state<true, true, false, false, true>(B, sd);
+      cubic_state<true, true, false, false, true>(B, sd, p.increase_factor);
   } else if (!late) {
     if (sample)
-      cubic_state<false, true, false, false, true>(B, sd);
+      cubic_state<false, true, false, false, true>(B, sd, p.increase_factor);
     else
-      cubic_state<false, false, false, false, true>(B, sd);
+      cubic_state<false, false, false, false, true>(B, sd, p.increase_factor);
   } else if (s == p.late_start) {
     if (sample)
-      cubic_state<false, true, true, false, true>(B, sd);
+      cubic_state<false, true, true, false, true>(B, sd, p.increase_factor);
     else
-      cubic_state<false, false, true, false, true>(B, sd);
+      cubic_state<false, false, true, false, true>(B, sd, p.increase_factor);
   } else {
     if (sample)
-      cubic_state<false, true, true, true, true>(B, sd);
+      cubic_state<false, true, true, true, true>(B, sd, p.increase_factor);
     else
-      cubic_state<false, false, true, true, true>(B, sd);
+      cubic_state<false, false, true, true, true>(B, sd, p.increase_factor);
   }
 }
 
@@ -491,7 +490,7 @@ SHARPDYN_ALWAYS_INLINE void process_cubic_block(const CubicScanInput& in, const 
     }
   }
   if (n_alive == 0) return;
-  cubic_state<false, true, true, true, false>(B, static_cast<double>(T));
+  cubic_state<false, true, true, true, false>(B, static_cast<double>(T), p.increase_factor);
   for (int j = 0; j < kBlock; ++j) {
     if (!alive[j]) continue;
     const std::int64_t i = first + j;
@@ -632,6 +631,8 @@ Isa checked_isa(const UvScanOptions& opt, std::int64_t count) {
     throw std::invalid_argument("late_window must lie in [2, steps + 1]");
   if (opt.sharpness_every < 1) throw std::invalid_argument("sharpness_every must be >= 1");
   if (!(opt.converged_rtol >= 0.0)) throw std::invalid_argument("converged_rtol must be >= 0");
+  if (!(opt.loss_increase_rtol >= 0.0))
+    throw std::invalid_argument("loss_increase_rtol must be >= 0");
   const Isa isa = opt.isa == Isa::kAuto ? best_isa() : opt.isa;
   if (!isa_available(isa))
     throw std::invalid_argument(std::string("isa '") + isa_name(isa) + "' is not available on this CPU");
@@ -643,7 +644,7 @@ Isa checked_isa(const UvScanOptions& opt, std::int64_t count) {
 void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicScanOutput& out) {
   const CubicBlockFn fn = cubic_block_function(checked_isa(opt, in.count));
   const Params p{opt.steps, opt.steps + 1 - opt.late_window, opt.sharpness_every,
-                 std::sqrt(opt.converged_rtol)};
+                 std::sqrt(opt.converged_rtol), 1.0 + opt.loss_increase_rtol};
   const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;
   const int nt = resolve_threads(opt.threads);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
@@ -653,7 +654,7 @@ void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicS
 void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out) {
   const BlockFn fn = block_function(checked_isa(opt, in.count));
   const Params p{opt.steps, opt.steps + 1 - opt.late_window, opt.sharpness_every,
-                 std::sqrt(opt.converged_rtol)};
+                 std::sqrt(opt.converged_rtol), 1.0 + opt.loss_increase_rtol};
   const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;
   const int nt = resolve_threads(opt.threads);
   // Blocks are independent, so the schedule changes only the timing, never the bits.

@@ -41,6 +41,7 @@ struct UvScanOptions {
   std::int64_t late_window = 2;      // W: states T+1-W..T form the late window (2 <= W <= T+1)
   std::int64_t sharpness_every = 1;  // min/max sharpness over states s % k == 0 and s == T
   double converged_rtol = 1e-10;     // L_s <= rtol L_0 (as |df| <= sqrt(rtol) |df_0|): converged
+  double loss_increase_rtol = 1e-12; // L_s > L_{s-1} (1 + rtol) is an increase (regimes.py)
   int threads = 0;                   // <= 0: OpenMP default
   Isa isa = Isa::kAuto;
 };
@@ -61,9 +62,10 @@ struct UvScanOutput {
   double* min_sharpness;         // min over sampled states (see sharpness_every)
   double* max_sharpness;         // max over sampled states
   double* late_max_sharpness;    // max of S_s over the late window (every state)
-  std::uint8_t* late_loss_increase;  // some L_s > L_{s-1} (1 + 1e-12) with both in the window
-  std::int64_t* converged_at;    // first state from which |f_s - y| <= sqrt(rtol) |f_0 - y|
-                                 // holds to the end; -1 if not converged by T (or diverged)
+  std::uint8_t* late_loss_increase;  // some L_s > L_{s-1} (1 + loss_increase_rtol), both in the window
+  std::int64_t* converged_at;    // first sampled state (s % k == 0 or s == T) from which
+                                 // |f_s - y| <= sqrt(rtol) |f_0 - y| holds at every later
+                                 // sampled state; -1 if not at T (or diverged)
 };
 
 // Throws std::invalid_argument on inconsistent options (steps < 1, bad window, k < 1,

@@ -16,11 +16,12 @@ of :func:`uv`, with chunking, progress bars, resumable Zarr stores and Dask clus
 
 Example::
 
-    >>> import numpy as np
-    >>> from sharpdyn import scan
-    >>> c = np.linspace(0.5, 5.0, 10)
-    >>> res = scan.uv(c, 1.0, 0.0, width=4096, y=0.0, steps=500)  # lr = c / ntk0
-    >>> res.regime_names[:3]
+    import numpy as np
+    from sharpdyn import scan
+
+    c = np.array([1.0, 3.0, 4.5])
+    res = scan.uv(c, 1.0, 0.0, width=2**20, y=1.0, steps=2000)  # lr = c / ntk0 with ntk0 = 1
+    res.regime_names  # ['lazy', 'catapult', 'divergence']
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ class UVScan:
         Divergence flag and the first out-of-bound step (-1 if none), as
         :func:`sharpdyn.uv.iterate`.
     converged_at:
-        First step from which ``|f - y| <= sqrt(converged_rtol) |f0 - y|`` (i.e.
-        ``L <= converged_rtol * L0``) holds to the end; -1 if not converged (or diverged).
+        First sampled step (a multiple of ``sharpness_every``, or ``steps``) from which
+        ``|f - y| <= sqrt(converged_rtol) |f0 - y|`` (i.e. ``L <= converged_rtol * L0``) holds
+        at every later sampled step; -1 if not converged (or diverged). Exact to the step
+        for ``sharpness_every=1``.
     initial_loss, max_loss, final_loss:
         ``L_0``; ``max_{t >= 1} L_t`` over in-bound steps (``-inf`` if the first step
         diverged); the loss of the last in-bound step. ``L = (f - y)^2 / 2``.
@@ -165,7 +168,8 @@ def run_flat(
     chunked grid scans."""
     flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (f0, ntk0, lr, kappa, y)]
     window = _regimes.late_window(steps + 1, criteria)
-    raw = _core.uv_scan(*flat, steps, window, sharpness_every, criteria.converged_rtol, threads, isa)
+    raw = _core.uv_scan(*flat, steps, window, sharpness_every, criteria.converged_rtol,
+                        _regimes.LOSS_INCREASE_RTOL, threads, isa)
     eta = flat[2]
     diverged = raw["diverged_at"] >= 0
     late_edge = eta * raw["late_max_sharpness"] / 2.0  # as regimes.summarize
@@ -221,9 +225,9 @@ def uv(
     threads:
         OpenMP threads (None: OpenMP's default). Results never depend on it.
     sharpness_every:
-        ``min_sharpness`` / ``max_sharpness`` sample every this many steps (and the last
-        step). 1 (default) samples every step; larger values skip a square root per step
-        and point. The regime label never depends on it (it uses every step of the late
+        ``min_sharpness`` / ``max_sharpness`` and ``converged_at`` sample every this many
+        steps (and the last step). 1 (default) samples every step; larger values skip a
+        square root and a convergence test per step and point. The regime label never depends on it (it uses every step of the late
         window).
     criteria:
         Regime thresholds (:class:`sharpdyn.regimes.RegimeCriteria`).
@@ -348,7 +352,8 @@ def run_cubic_flat(
     rr = np.ascontiguousarray(r, dtype=np.float64).ravel()
     xx = np.ascontiguousarray(x0, dtype=np.float64).ravel()
     window = _regimes.late_window(steps + 1, criteria)
-    raw = _core.cubic_scan(rr, xx, steps, window, sharpness_every, criteria.converged_rtol, threads, isa)
+    raw = _core.cubic_scan(rr, xx, steps, window, sharpness_every, criteria.converged_rtol,
+                           _regimes.LOSS_INCREASE_RTOL, threads, isa)
     one = np.ones_like(rr)
     diverged = raw["diverged_at"] >= 0
     late_edge = one * raw["late_max_sharpness"] / 2.0

@@ -38,7 +38,7 @@ from . import regimes as _regimes
 from .scan import isa_arg, run_cubic_flat, run_flat
 from .validation import as_float_array, positive_int, threads_arg
 
-__all__ = ["CUBIC_AXES", "FIELDS", "GridSpec", "NORMALIZED_AXES", "PHYSICAL_AXES", "grid", "grid_spec"]
+__all__ = ["CUBIC_AXES", "FIELDS", "NORMALIZED_AXES", "PHYSICAL_AXES", "GridSpec", "grid", "grid_spec"]
 
 PHYSICAL_AXES: tuple[str, ...] = ("lr", "c", "ntk0", "f0", "y", "width", "x", "param")
 NORMALIZED_AXES: tuple[str, ...] = ("c", "Y", "g0")
@@ -252,7 +252,7 @@ def grid_spec(
 
 def _function_inputs(spec: GridSpec, r0: int, r1: int) -> tuple[np.ndarray, ...]:
     """(lr, ntk0, f0, kappa, y) on rows [r0, r1), as :func:`sharpdyn.scan.uv` computes them."""
-    v = lambda name: spec.values(name, r0, r1)  # noqa: E731
+    v = lambda name: spec.values(name, r0, r1)
     if spec.normalized:
         c, Y = v("c"), v("Y")
         g0 = -Y if "g0" not in spec.dims and "g0" not in dict(spec.fixed) else v("g0")
@@ -298,7 +298,7 @@ def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, np.ndarray]:
     """Parameter-space GD (sharpdyn.uv.train) from per-point random weights."""
     from . import uv as _uv
 
-    v = lambda name: np.ascontiguousarray(spec.values(name, r0, r1)).ravel()  # noqa: E731
+    v = lambda name: np.ascontiguousarray(spec.values(name, r0, r1)).ravel()
     width, x, y, s = v("width"), v("x"), v("y"), v("param")
     n_points = width.size
     row = int(np.prod(spec.shape[1:], dtype=np.int64))
@@ -341,7 +341,7 @@ def _series_statistics(tr: Any, spec: GridSpec) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore"):
         S = np.where(sampled & np.isfinite(tr.sharpness), tr.sharpness, np.nan)
         df = np.abs(tr.f - tr.y)
-        above = ~(df <= math.sqrt(crit.converged_rtol) * df[:, :1])
+        above = ~(df <= math.sqrt(crit.converged_rtol) * df[:, :1]) & sampled
     above[:, 0] = df[:, 0] > math.sqrt(crit.converged_rtol) * df[:, 0]
     last_above = np.where(above.any(axis=1), T1 - 1 - np.argmax(above[:, ::-1], axis=1), -1)
     converged_at = np.where(~tr.diverged & (last_above < T1 - 1), last_above + 1, -1)
@@ -529,7 +529,7 @@ def grid(
     for k in range(spec.n_chunks):
         if k not in results:
             results[k] = zstore.read(k)  # type: ignore[union-attr]
-    names = list(results[0])
+    names = [n for n in FIELDS if n in results[0]] + sorted(n for n in results[0] if n not in FIELDS)
     data_vars = {}
     for name in names:
         arr = np.concatenate([results[k][name] for k in range(spec.n_chunks)], axis=0)
