@@ -23,8 +23,8 @@ def test_demo_writes_figures_and_data(tmp_path):
     summary = json.loads((out / "summary.json").read_text())["uv"]
     # the saved data reproduces the reported regimes
     for name, info in summary.items():
-        d = np.load(out / f"uv_{name}.npz")
-        label = regimes.classify_series(d["loss"], d["sharpness"], lr=d["lr"], diverged=d["diverged"])
+        with np.load(out / f"uv_{name}.npz") as d:
+            label = regimes.classify_series(d["loss"], d["sharpness"], lr=d["lr"], diverged=d["diverged"])
         assert label == info["regime"]
     assert summary["catapult_c3.0"]["regime"] == "catapult"
     assert summary["edge_of_stability_Y1.1"]["regime"] == "edge_of_stability"
