@@ -255,3 +255,18 @@ def test_cached_gradient_graph_gives_the_same_products_and_refreshes():
     assert op._graphs == {}
     with pytest.raises(ValueError, match="cache_graph"):
         HessianOperator(model, "mse", (X, Y), device="cpu", method="forward_over_reverse", cache_graph=True)
+
+
+def test_products_do_not_depend_on_thread_count():
+    model, X, Y, H = _dense("fcn_tanh")
+    op = HessianOperator(model, "mse", (X, Y), device="cpu")
+    v = torch.randn(op.n_params, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = op.matvec(v)
+        torch.set_num_threads(2)
+        two = op.matvec(v)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.allclose(one, two, rtol=0, atol=1e-14 * float(one.abs().max()))

@@ -63,11 +63,13 @@ def build_model(arch: str, x_shape: tuple, n_out: int, *, depth: int, width: int
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for torch (default: torch's choice; 1 avoids oversubscription on busy machines).")
 @click.option("--format", "fmt", type=click.Choice(["npz", "netcdf"]), default="npz", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="sharpdyn-train",
               show_default=True)
 def train(dataset, root, n_examples, classes, arch, depth, width, activation, param, init_scale, norm, loss, lrs, cs,
-          steps, sharpness_every, batch_size, warmup, lyapunov, seed, dtype, device, fmt, out_dir) -> None:
+          steps, sharpness_every, batch_size, warmup, lyapunov, seed, dtype, device, threads, fmt, out_dir) -> None:
     """Train a network with (S)GD and track its sharpness (top Hessian eigenvalue by Lanczos)."""
     import copy
 
@@ -82,6 +84,8 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
     from ..torch.operators import resolve_device
 
     matplotlib.use("Agg")
+    if threads is not None:
+        torch.set_num_threads(threads)
     np_dtype = np.float32 if dtype == "float32" else np.float64
     targets = "labels" if loss == "cross_entropy" else "onehot"
     kwargs = {"root": root, "n": n_examples, "seed": seed, "dtype": np_dtype, "as_tensor": True}

@@ -9,12 +9,18 @@ On a GPU cluster start one worker per GPU with only that GPU visible (e.g. dask-
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..validation import as_float_array
+
+
+_BUILD_LOCK = threading.Lock()
+"""Seeding torch's global generator and building a model must not interleave between the
+threads of one worker process (a threaded Dask worker would otherwise mix the seeds)."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +40,9 @@ def run_one(spec: RunSpec, build: Callable[[int], Any], data: Any, train_kwargs:
     from .operators import resolve_device
     from .train import train
 
-    torch.manual_seed(spec.seed)
-    model = build(spec.width)
+    with _BUILD_LOCK:
+        torch.manual_seed(spec.seed)
+        model = build(spec.width)
     dev = resolve_device(device)
     dtype = next(model.parameters()).dtype
     model = model.to(dev)
