@@ -105,7 +105,7 @@ def reference_eigenvalues(model, X, Y) -> np.ndarray:
     return res.eigenvalues
 
 
-def _case(name: str, quick: bool):
+def _case(name: str, quick: bool, cnn_width: int = 8):
     n = 100 if quick else 1000
     if MNIST.is_dir():
         X, Y = data.load("mnist", root=MNIST, n=n, as_tensor=True)
@@ -119,7 +119,7 @@ def _case(name: str, quick: bool):
         model = models.fcn(X[0].numel(), 10, depth=3, width=width, activation="relu")
         label = f"MLP {X[0].numel()}-{width}-{width}-10"
     else:
-        width = 4 if quick else 8
+        width = 4 if quick else cnn_width
         model = models.myrtle_cnn(1, 10, width=width, depth=5, activation="relu")
         label = f"Myrtle-5 CNN, width {width}"
     n_params = sum(p.numel() for p in model.parameters())
@@ -139,8 +139,8 @@ def _trained(model, X, Y, steps: int):
     return model
 
 
-def run_case(name: str, quick: bool = False, repeat: int = 1, state: str = "init") -> dict:
-    model, X, Y, label = _case(name, quick)
+def run_case(name: str, quick: bool = False, repeat: int = 1, state: str = "init", cnn_width: int = 8) -> dict:
+    model, X, Y, label = _case(name, quick, cnn_width)
     if state == "trained":
         steps = 20 if quick else 100
         model = _trained(model, X, Y, steps)
@@ -194,10 +194,10 @@ def run_case(name: str, quick: bool = False, repeat: int = 1, state: str = "init
             "time_ratio_vs_pyhessian_tol": ph["seconds"] / sd["seconds"]}
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, cases: tuple[str, ...] = ("mlp", "cnn"), cnn_width: int = 8) -> list[dict]:
     torch.set_num_threads(1)
-    return [run_case(name, quick, repeat=1 if quick else 2, state=state)
-            for name in ("mlp", "cnn") for state in ("init", "trained")]
+    return [run_case(name, quick, repeat=1 if quick else 2, state=state, cnn_width=cnn_width)
+            for name in cases for state in ("init", "trained")]
 
 
 def markdown(results: list[dict]) -> str:
@@ -224,8 +224,10 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--markdown", type=Path, default=None)
+    ap.add_argument("--cases", default="mlp,cnn", help="comma list of mlp, cnn")
+    ap.add_argument("--cnn-width", type=int, default=8, help="channels of the Myrtle-5 CNN")
     args = ap.parse_args()
-    res = run(quick=args.quick)
+    res = run(quick=args.quick, cases=tuple(args.cases.split(",")), cnn_width=args.cnn_width)
     print(json.dumps(res, indent=2))
     if args.markdown:
         args.markdown.write_text(markdown(res))
