@@ -143,3 +143,19 @@ def test_train_needs_one_pair():
     model, X, Y = _setup()
     with pytest.raises(ValueError, match="one pair"):
         train(model, [(X[:5], Y[:5]), (X[5:], Y[5:])], lr=0.1, steps=2)
+
+
+def test_interrupted_run_keeps_every_finished_step():
+    model, X, Y = _setup()
+    full = train(copy.deepcopy(model), (X, Y), lr=0.3, steps=12, sharpness_every=2, tol=1e-10)
+
+    def stop_at_six(t):  # called with t + 1 at the end of step t: interrupts step 5
+        if t == 6:
+            raise KeyboardInterrupt
+
+    part = train(copy.deepcopy(model), (X, Y), lr=0.3, steps=12, sharpness_every=2, tol=1e-10, progress=stop_at_six)
+    assert full.interrupted_at == -1 and part.interrupted_at == 5
+    np.testing.assert_array_equal(part.loss[:5], full.loss[:5])
+    assert np.isnan(part.loss[5:]).all()
+    np.testing.assert_array_equal(part.sharpness_steps, [0, 2, 4])
+    np.testing.assert_array_equal(part.sharpness, full.sharpness[:3])

@@ -129,6 +129,10 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
         })
         click.echo(f"[train] {name}: regime {summary['runs'][-1]['regime']}, "
                    f"final loss {summary['runs'][-1]['final_loss']:.4g}")
+        if tr.interrupted_at >= 0:
+            summary["interrupted"] = {"run": name, "at_step": tr.interrupted_at}
+            click.echo(f"[train] interrupted at step {tr.interrupted_at} of {name}: finished steps and runs are saved")
+            break
     fig = plot_training(trajectories, labels)
     fig.savefig(out_dir / "training.png", dpi=130)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -109,6 +109,9 @@ class Trajectory:
     diverged_at: int
     n_hvp: int
     config: TrainConfig = field(repr=False)
+    interrupted_at: int = -1
+    """Step at which a ``KeyboardInterrupt`` stopped the run (-1: ran to the end). The entries
+    before it are kept; later ones are NaN."""
 
     @property
     def steps(self) -> int:
@@ -132,7 +135,7 @@ class Trajectory:
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(getattr(self, k)) for k in (
             "loss", "accuracy", "lr", "sharpness_steps", "sharpness", "eigenvalues", "residuals", "converged",
-            "lyapunov", "diverged", "diverged_at", "n_hvp")}
+            "lyapunov", "diverged", "diverged_at", "n_hvp", "interrupted_at")}
 
     def save(self, path: str | Path) -> Path:
         """Write the run to ``path``: netCDF for a ``.nc`` suffix (:meth:`to_xarray`), else
@@ -345,47 +348,58 @@ def train(
     log_sum = 0.0
     diverged_at = -1
     bound = None
-    for t in range(steps + 1):
-        idx = batch_at(t)
-        xb, yb = (X, Y) if idx is None else (X[idx.to(device)], Y[idx.to(device)])
-        for p in params:
-            p.grad = None
-        total = 0.0
-        with model_mode(model, mode):
-            step_chunks = batches_of((xb, yb), chunk_size)
-            outs = []
-            for xc, yc in step_chunks:
-                out = model(xc)
-                value = loss_fn(out, yc) * (xc.shape[0] / xb.shape[0])
-                value.backward()
-                total += float(value.detach())
-                outs.append(out.detach())
-        loss_arr[t] = total
-        acc_arr[t] = accuracy_of(torch.cat(outs), yb)
-        if bound is None:
-            bound = divergence_factor * max(total, 1.0)
-        if not math.isfinite(total) or total > bound:
-            diverged_at = t
-            loss_arr[t] = np.nan if not math.isfinite(total) else total
-            break
-        if t % sharpness_every == 0 or t == steps:
-            tracker.measure(t)
-        if t == steps:
-            break
-        eta = cfg.lr_at(t)
-        if tangent is not None:
-            if lyap_op is None or idx is not None:
-                lyap_op = HessianOperator(model, loss_fn, (xb, yb), chunk_size=chunk_size, mode=mode, device=device)
-            else:
-                lyap_op.refresh()
-            log_sum += tangent.step(lyap_op, eta)
-            lyap[t + 1] = log_sum / (t + 1)
-        with torch.no_grad():
+    interrupted_at = -1
+    t = 0
+    try:
+        for t in range(steps + 1):
+            idx = batch_at(t)
+            xb, yb = (X, Y) if idx is None else (X[idx.to(device)], Y[idx.to(device)])
             for p in params:
-                if p.grad is not None:
-                    p.sub_(eta * p.grad)
-        if progress is not None:
-            progress(t + 1)
+                p.grad = None
+            total = 0.0
+            with model_mode(model, mode):
+                step_chunks = batches_of((xb, yb), chunk_size)
+                outs = []
+                for xc, yc in step_chunks:
+                    out = model(xc)
+                    value = loss_fn(out, yc) * (xc.shape[0] / xb.shape[0])
+                    value.backward()
+                    total += float(value.detach())
+                    outs.append(out.detach())
+            loss_arr[t] = total
+            acc_arr[t] = accuracy_of(torch.cat(outs), yb)
+            if bound is None:
+                bound = divergence_factor * max(total, 1.0)
+            if not math.isfinite(total) or total > bound:
+                diverged_at = t
+                loss_arr[t] = np.nan if not math.isfinite(total) else total
+                break
+            if t % sharpness_every == 0 or t == steps:
+                tracker.measure(t)
+            if t == steps:
+                break
+            eta = cfg.lr_at(t)
+            if tangent is not None:
+                if lyap_op is None or idx is not None:
+                    lyap_op = HessianOperator(model, loss_fn, (xb, yb), chunk_size=chunk_size, mode=mode, device=device)
+                else:
+                    lyap_op.refresh()
+                log_sum += tangent.step(lyap_op, eta)
+                lyap[t + 1] = log_sum / (t + 1)
+            with torch.no_grad():
+                for p in params:
+                    if p.grad is not None:
+                        p.sub_(eta * p.grad)
+            if progress is not None:
+                progress(t + 1)
+    except KeyboardInterrupt:  # keep every finished step; the caller decides what to do
+        interrupted_at = t
+        loss_arr[t:] = np.nan
+        acc_arr[t:] = np.nan
+        lyap[t + 1:] = np.nan
+        keep = sum(1 for s_ in tracker.steps if s_ < t)  # measurements of finished steps only
+        for name in ("values", "steps", "residuals", "converged"):
+            del getattr(tracker, name)[keep:]
     for p in params:
         p.grad = None
     vals = np.array(tracker.values) if tracker.values else np.zeros((0, k))
@@ -396,4 +410,5 @@ def train(
         eigenvalues=vals, residuals=np.array(tracker.residuals).reshape(vals.shape),
         converged=np.array(tracker.converged, dtype=bool).reshape(vals.shape),
         lyapunov=lyap, diverged=diverged_at >= 0, diverged_at=diverged_at, n_hvp=tracker.n_hvp, config=cfg,
+        interrupted_at=interrupted_at,
     )
