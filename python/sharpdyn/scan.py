@@ -53,7 +53,34 @@ def available_isas() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class UVScan:
+class ScanStatistics:
+    """Per-point statistics every grid scan keeps (see :class:`UVScan` for their meaning)."""
+
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    converged_at: np.ndarray
+    initial_loss: np.ndarray
+    max_loss: np.ndarray
+    final_loss: np.ndarray
+    initial_sharpness: np.ndarray
+    final_sharpness: np.ndarray
+    min_sharpness: np.ndarray
+    max_sharpness: np.ndarray
+    late_edge_ratio: np.ndarray
+    late_loss_increase: np.ndarray
+    regime: np.ndarray
+    steps: int
+    sharpness_every: int
+    criteria: _regimes.RegimeCriteria
+
+    @property
+    def regime_names(self) -> np.ndarray:
+        """Regime names (array of ``str``, same shape)."""
+        return np.asarray(_regimes.names(self.regime))
+
+
+@dataclass(frozen=True)
+class UVScan(ScanStatistics):
     """Per-point results of a function-space UV scan; every array has the broadcast shape.
 
     Attributes
@@ -88,36 +115,16 @@ class UVScan:
 
     f: np.ndarray
     ntk: np.ndarray
-    diverged: np.ndarray
-    diverged_at: np.ndarray
-    converged_at: np.ndarray
-    initial_loss: np.ndarray
-    max_loss: np.ndarray
-    final_loss: np.ndarray
-    initial_sharpness: np.ndarray
-    final_sharpness: np.ndarray
-    min_sharpness: np.ndarray
-    max_sharpness: np.ndarray
-    late_edge_ratio: np.ndarray
-    late_loss_increase: np.ndarray
-    regime: np.ndarray
     lr: np.ndarray
     ntk0: np.ndarray
     f0: np.ndarray
     kappa: np.ndarray
     y: np.ndarray
-    steps: int
-    sharpness_every: int
-    criteria: _regimes.RegimeCriteria
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.f.shape
 
-    @property
-    def regime_names(self) -> np.ndarray:
-        """Regime names (array of ``str``, same shape)."""
-        return np.asarray(_regimes.names(self.regime))
 
     @property
     def c(self) -> np.ndarray:
@@ -299,7 +306,7 @@ def uv_normalized(
 
 
 @dataclass(frozen=True)
-class CubicScan:
+class CubicScan(ScanStatistics):
     """Per-point results of a cubic-map scan (:func:`cubic`); arrays of the broadcast shape.
 
     Loss and sharpness are in the map's own units, as :func:`sharpdyn.cubic.loss` and
@@ -309,33 +316,12 @@ class CubicScan:
     """
 
     x: np.ndarray
-    diverged: np.ndarray
-    diverged_at: np.ndarray
-    converged_at: np.ndarray
-    initial_loss: np.ndarray
-    max_loss: np.ndarray
-    final_loss: np.ndarray
-    initial_sharpness: np.ndarray
-    final_sharpness: np.ndarray
-    min_sharpness: np.ndarray
-    max_sharpness: np.ndarray
-    late_edge_ratio: np.ndarray
-    late_loss_increase: np.ndarray
-    regime: np.ndarray
     r: np.ndarray
     x0: np.ndarray
-    steps: int
-    sharpness_every: int
-    criteria: _regimes.RegimeCriteria
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.x.shape
-
-    @property
-    def regime_names(self) -> np.ndarray:
-        """Regime names (array of ``str``, same shape)."""
-        return np.asarray(_regimes.names(self.regime))
 
 
 def run_cubic_flat(
