@@ -6,16 +6,27 @@
 
 namespace sharpdyn::bindings {
 
+namespace {
+
+// The function-map entry points take flat arrays of one length; returns it.
+py::ssize_t flat_map_inputs(const darray& f0, const darray& lam0, const darray& lr, const darray& kappa,
+                            const darray& y) {
+  const py::ssize_t n = f0.size();
+  require_size(lam0, n, "ntk");
+  require_size(lr, n, "lr");
+  require_size(kappa, n, "kappa");
+  require_size(y, n, "y");
+  return n;
+}
+
+}  // namespace
+
 void register_uv(py::module_& m) {
   m.def(
       "uv_function_map",
       [](const darray& f0, const darray& lam0, const darray& lr, const darray& kappa,
          const darray& y, std::int64_t steps, int threads) {
-        const py::ssize_t n = f0.size();
-        require_size(lam0, n, "ntk");
-        require_size(lr, n, "lr");
-        require_size(kappa, n, "kappa");
-        require_size(y, n, "y");
+        const py::ssize_t n = flat_map_inputs(f0, lam0, lr, kappa, y);
         darray f_out(n), lam_out(n);
         i64array at(n);
         {
@@ -34,11 +45,7 @@ void register_uv(py::module_& m) {
       "uv_function_trajectory",
       [](const darray& f0, const darray& lam0, const darray& lr, const darray& kappa,
          const darray& y, std::int64_t steps, int threads) {
-        const py::ssize_t n = f0.size();
-        require_size(lam0, n, "ntk");
-        require_size(lr, n, "lr");
-        require_size(kappa, n, "kappa");
-        require_size(y, n, "y");
+        const py::ssize_t n = flat_map_inputs(f0, lam0, lr, kappa, y);
         const py::ssize_t T1 = steps + 1;
         darray f_rec({n, T1}), lam_rec({n, T1});
         i64array at(n);
