@@ -5,7 +5,9 @@ Submodules (imported on first use):
 - :mod:`sharpdyn.uv` -- the UV model: function-space map, parameter-space GD, fixed points.
 - :mod:`sharpdyn.regimes` -- regime labels (catapult, edge of stability, ...) for any run.
 - :mod:`sharpdyn.scan` -- phase scans over grids of learning rates and initialisations.
-- :mod:`sharpdyn.chaos` -- cubic map, orbit diagrams, periods, Lyapunov exponents.
+- :mod:`sharpdyn.chaos` -- orbit diagrams, periods, Lyapunov exponents, period-doubling points.
+- :mod:`sharpdyn.cubic` -- the cubic map of GD on a sub-quadratic loss, and its relation to the UV model.
+- :mod:`sharpdyn.spectra` -- power spectra of any 1-D series (sharpness, loss).
 - :mod:`sharpdyn.mlp` -- small MLPs with exact dense Hessians in C++.
 - :mod:`sharpdyn.torch` -- HVP Lanczos sharpness of PyTorch models (``pip install sharpdyn[torch]``).
 - :mod:`sharpdyn.data` -- MNIST / Fashion-MNIST / CIFAR-10 / digits / synthetic data.
