@@ -125,7 +125,6 @@ class UVScan(ScanStatistics):
     def shape(self) -> tuple[int, ...]:
         return self.f.shape
 
-
     @property
     def c(self) -> np.ndarray:
         """Normalised learning rate ``c = lr * ntk0``."""
@@ -133,19 +132,34 @@ class UVScan(ScanStatistics):
 
     def summary(self) -> _regimes.RegimeSummary:
         """The :class:`sharpdyn.regimes.RegimeSummary` the labels were computed from."""
-        return _summary(self.initial_loss, self.max_loss, self.final_loss, self.initial_sharpness,
-                        self.final_sharpness, self.late_edge_ratio, self.late_loss_increase,
-                        self.diverged, self.lr)
+        return _regimes.RegimeSummary(
+            initial_loss=self.initial_loss, max_loss=self.max_loss, final_loss=self.final_loss,
+            initial_sharpness=self.initial_sharpness, final_sharpness=self.final_sharpness,
+            late_edge_ratio=self.late_edge_ratio, late_loss_increase=self.late_loss_increase,
+            diverged=self.diverged, lr=self.lr,
+        )
 
 
-def _summary(initial_loss, max_loss, final_loss, initial_sharpness, final_sharpness, late_edge_ratio,
-             late_loss_increase, diverged, lr) -> _regimes.RegimeSummary:
-    return _regimes.RegimeSummary(
-        initial_loss=initial_loss, max_loss=max_loss, final_loss=final_loss,
-        initial_sharpness=initial_sharpness, final_sharpness=final_sharpness,
-        late_edge_ratio=late_edge_ratio, late_loss_increase=late_loss_increase,
-        diverged=diverged, lr=lr,
+_KERNEL_STATISTICS = ("diverged_at", "converged_at", "initial_loss", "max_loss", "final_loss",
+                      "initial_sharpness", "final_sharpness", "min_sharpness", "max_sharpness")
+
+
+def _labelled_statistics(raw: dict[str, np.ndarray], lr: np.ndarray,
+                         criteria: _regimes.RegimeCriteria) -> dict[str, np.ndarray]:
+    """The :class:`ScanStatistics` fields from a grid kernel's output: its per-point
+    statistics, the late-window values of :func:`sharpdyn.regimes.summarize` and the labels."""
+    diverged = raw["diverged_at"] >= 0
+    late_edge = lr * raw["late_max_sharpness"] / 2.0  # as regimes.summarize
+    increase = raw["late_loss_increase"].astype(bool)
+    summary = _regimes.RegimeSummary(
+        initial_loss=raw["initial_loss"], max_loss=raw["max_loss"], final_loss=raw["final_loss"],
+        initial_sharpness=raw["initial_sharpness"], final_sharpness=raw["final_sharpness"],
+        late_edge_ratio=late_edge, late_loss_increase=increase, diverged=diverged, lr=lr,
     )
+    out = {k: raw[k] for k in _KERNEL_STATISTICS}
+    out.update(diverged=diverged, late_edge_ratio=late_edge, late_loss_increase=increase,
+               regime=_regimes.label_codes(summary, criteria))
+    return out
 
 
 def isa_arg(isa: Any) -> str:
@@ -177,20 +191,7 @@ def run_flat(
     window = _regimes.late_window(steps + 1, criteria)
     raw = _core.uv_scan(*flat, steps, window, sharpness_every, criteria.converged_rtol,
                         _regimes.LOSS_INCREASE_RTOL, threads, isa)
-    eta = flat[2]
-    diverged = raw["diverged_at"] >= 0
-    late_edge = eta * raw["late_max_sharpness"] / 2.0  # as regimes.summarize
-    increase = raw["late_loss_increase"].astype(bool)
-    summary = _summary(raw["initial_loss"], raw["max_loss"], raw["final_loss"], raw["initial_sharpness"],
-                       raw["final_sharpness"], late_edge, increase, diverged, eta)
-    return {
-        "f": raw["f"], "ntk": raw["ntk"], "diverged": diverged, "diverged_at": raw["diverged_at"],
-        "converged_at": raw["converged_at"], "initial_loss": raw["initial_loss"], "max_loss": raw["max_loss"],
-        "final_loss": raw["final_loss"], "initial_sharpness": raw["initial_sharpness"],
-        "final_sharpness": raw["final_sharpness"], "min_sharpness": raw["min_sharpness"],
-        "max_sharpness": raw["max_sharpness"], "late_edge_ratio": late_edge, "late_loss_increase": increase,
-        "regime": _regimes.label_codes(summary, criteria),
-    }
+    return {"f": raw["f"], "ntk": raw["ntk"], **_labelled_statistics(raw, flat[2], criteria)}
 
 
 def _criteria_arg(criteria: Any) -> _regimes.RegimeCriteria:
@@ -340,17 +341,7 @@ def run_cubic_flat(
     window = _regimes.late_window(steps + 1, criteria)
     raw = _core.cubic_scan(rr, xx, steps, window, sharpness_every, criteria.converged_rtol,
                            _regimes.LOSS_INCREASE_RTOL, threads, isa)
-    one = np.ones_like(rr)
-    diverged = raw["diverged_at"] >= 0
-    late_edge = one * raw["late_max_sharpness"] / 2.0
-    increase = raw["late_loss_increase"].astype(bool)
-    summary = _summary(raw["initial_loss"], raw["max_loss"], raw["final_loss"], raw["initial_sharpness"],
-                       raw["final_sharpness"], late_edge, increase, diverged, one)
-    out = {k: raw[k] for k in ("x", "diverged_at", "converged_at", "initial_loss", "max_loss", "final_loss",
-                               "initial_sharpness", "final_sharpness", "min_sharpness", "max_sharpness")}
-    out.update(diverged=diverged, late_edge_ratio=late_edge, late_loss_increase=increase,
-               regime=_regimes.label_codes(summary, criteria))
-    return out
+    return {"x": raw["x"], **_labelled_statistics(raw, np.ones_like(rr), criteria)}  # map units: lr = 1
 
 
 def cubic(
