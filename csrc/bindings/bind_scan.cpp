@@ -16,6 +16,47 @@ scan::Isa isa_from_name(const std::string& name) {
                               name + "'");
 }
 
+scan::UvScanOptions scan_options(std::int64_t steps, std::int64_t late_window,
+                                 std::int64_t sharpness_every, double converged_rtol,
+                                 double loss_increase_rtol, int threads, const std::string& isa) {
+  scan::UvScanOptions opt;
+  opt.steps = steps;
+  opt.late_window = late_window;
+  opt.sharpness_every = sharpness_every;
+  opt.converged_rtol = converged_rtol;
+  opt.loss_increase_rtol = loss_increase_rtol;
+  opt.threads = threads;
+  opt.isa = isa_from_name(isa);
+  return opt;
+}
+
+// The per-point statistics both grid kernels write, allocated for n points.
+struct Statistics {
+  explicit Statistics(py::ssize_t n)
+      : loss0(n), max_loss(n), final_loss(n), s0(n), s_final(n), s_min(n), s_max(n), s_late(n),
+        at(n), conv(n), increase(n) {}
+
+  py::dict to_dict() const {
+    py::dict d;
+    d["diverged_at"] = at;
+    d["initial_loss"] = loss0;
+    d["max_loss"] = max_loss;
+    d["final_loss"] = final_loss;
+    d["initial_sharpness"] = s0;
+    d["final_sharpness"] = s_final;
+    d["min_sharpness"] = s_min;
+    d["max_sharpness"] = s_max;
+    d["late_max_sharpness"] = s_late;
+    d["late_loss_increase"] = increase;
+    d["converged_at"] = conv;
+    return d;
+  }
+
+  darray loss0, max_loss, final_loss, s0, s_final, s_min, s_max, s_late;
+  i64array at, conv;
+  u8array increase;
+};
+
 }  // namespace
 
 void register_scan(py::module_& m) {
@@ -30,44 +71,24 @@ void register_scan(py::module_& m) {
         require_size(lr, n, "lr");
         require_size(kappa, n, "kappa");
         require_size(y, n, "y");
-        scan::UvScanOptions opt;
-        opt.steps = steps;
-        opt.late_window = late_window;
-        opt.sharpness_every = sharpness_every;
-        opt.converged_rtol = converged_rtol;
-        opt.loss_increase_rtol = loss_increase_rtol;
-        opt.threads = threads;
-        opt.isa = isa_from_name(isa);
-        darray f(n), ntk(n), loss0(n), max_loss(n), final_loss(n), s0(n), s_final(n), s_min(n),
-            s_max(n), s_late(n);
-        i64array at(n), conv(n);
-        u8array increase(n);
+        const auto opt = scan_options(steps, late_window, sharpness_every, converged_rtol,
+                                      loss_increase_rtol, threads, isa);
+        darray f(n), ntk(n);
+        Statistics st(n);
         const scan::UvScanInput in{f0.data(), ntk0.data(), lr.data(), kappa.data(), y.data(), n};
-        const scan::UvScanOutput out{f.mutable_data(),        ntk.mutable_data(),
-                                     at.mutable_data(),       loss0.mutable_data(),
-                                     max_loss.mutable_data(), final_loss.mutable_data(),
-                                     s0.mutable_data(),       s_final.mutable_data(),
-                                     s_min.mutable_data(),    s_max.mutable_data(),
-                                     s_late.mutable_data(),   increase.mutable_data(),
-                                     conv.mutable_data()};
+        const scan::UvScanOutput out{
+            f.mutable_data(),        ntk.mutable_data(),        st.at.mutable_data(),
+            st.loss0.mutable_data(), st.max_loss.mutable_data(), st.final_loss.mutable_data(),
+            st.s0.mutable_data(),    st.s_final.mutable_data(),  st.s_min.mutable_data(),
+            st.s_max.mutable_data(), st.s_late.mutable_data(),   st.increase.mutable_data(),
+            st.conv.mutable_data()};
         {
           py::gil_scoped_release release;
           scan::uv_scan(in, opt, out);
         }
-        py::dict d;
+        py::dict d = st.to_dict();
         d["f"] = f;
         d["ntk"] = ntk;
-        d["diverged_at"] = at;
-        d["initial_loss"] = loss0;
-        d["max_loss"] = max_loss;
-        d["final_loss"] = final_loss;
-        d["initial_sharpness"] = s0;
-        d["final_sharpness"] = s_final;
-        d["min_sharpness"] = s_min;
-        d["max_sharpness"] = s_max;
-        d["late_max_sharpness"] = s_late;
-        d["late_loss_increase"] = increase;
-        d["converged_at"] = conv;
         return d;
       },
       py::arg("f0"), py::arg("ntk0"), py::arg("lr"), py::arg("kappa"), py::arg("y"),
@@ -84,42 +105,22 @@ void register_scan(py::module_& m) {
          int threads, const std::string& isa) {
         const py::ssize_t n = r.size();
         require_size(x0, n, "x0");
-        scan::UvScanOptions opt;
-        opt.steps = steps;
-        opt.late_window = late_window;
-        opt.sharpness_every = sharpness_every;
-        opt.converged_rtol = converged_rtol;
-        opt.loss_increase_rtol = loss_increase_rtol;
-        opt.threads = threads;
-        opt.isa = isa_from_name(isa);
-        darray x(n), loss0(n), max_loss(n), final_loss(n), s0(n), s_final(n), s_min(n), s_max(n),
-            s_late(n);
-        i64array at(n), conv(n);
-        u8array increase(n);
+        const auto opt = scan_options(steps, late_window, sharpness_every, converged_rtol,
+                                      loss_increase_rtol, threads, isa);
+        darray x(n);
+        Statistics st(n);
         const scan::CubicScanInput in{r.data(), x0.data(), n};
-        const scan::CubicScanOutput out{x.mutable_data(),        at.mutable_data(),
-                                        loss0.mutable_data(),    max_loss.mutable_data(),
-                                        final_loss.mutable_data(), s0.mutable_data(),
-                                        s_final.mutable_data(),  s_min.mutable_data(),
-                                        s_max.mutable_data(),    s_late.mutable_data(),
-                                        increase.mutable_data(), conv.mutable_data()};
+        const scan::CubicScanOutput out{
+            x.mutable_data(),          st.at.mutable_data(),    st.loss0.mutable_data(),
+            st.max_loss.mutable_data(), st.final_loss.mutable_data(), st.s0.mutable_data(),
+            st.s_final.mutable_data(), st.s_min.mutable_data(), st.s_max.mutable_data(),
+            st.s_late.mutable_data(),  st.increase.mutable_data(), st.conv.mutable_data()};
         {
           py::gil_scoped_release release;
           scan::cubic_scan(in, opt, out);
         }
-        py::dict d;
+        py::dict d = st.to_dict();
         d["x"] = x;
-        d["diverged_at"] = at;
-        d["initial_loss"] = loss0;
-        d["max_loss"] = max_loss;
-        d["final_loss"] = final_loss;
-        d["initial_sharpness"] = s0;
-        d["final_sharpness"] = s_final;
-        d["min_sharpness"] = s_min;
-        d["max_sharpness"] = s_max;
-        d["late_max_sharpness"] = s_late;
-        d["late_loss_increase"] = increase;
-        d["converged_at"] = conv;
         return d;
       },
       py::arg("r"), py::arg("x0"), py::arg("steps"), py::arg("late_window"),
