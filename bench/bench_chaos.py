@@ -19,11 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from sharpdyn import _core, chaos
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_cpu, best_wall  # noqa: E402
 
 
 def numpy_orbits(r: np.ndarray, x0: float, n_transient: int, n_keep: int) -> np.ndarray:
@@ -70,39 +74,18 @@ def _numba_kernel():
     return orbits
 
 
-def _best(fn, repeat: int) -> tuple[float, object]:
-    """Best wall-clock time of `repeat` calls, and the last result."""
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def _best_cpu(fn, repeat: int) -> float:
-    """Best process CPU time of `repeat` calls: robust to other jobs on a shared machine, and
-    comparable to wall time for single-threaded code."""
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
-
-
 def run(quick: bool = False) -> dict:
     P, T, K = (300, 200, 50) if quick else (4000, 10_000, 1000)
     repeat = 1 if quick else 7
     r = np.linspace(1.0, 3.0, P)
     threads = _core.max_threads()
-    t_sd, d = _best(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K), repeat)
-    t_sd1, d1 = _best(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K, threads=1), repeat)
-    t_np, ref = _best(lambda: numpy_orbits(r, 0.3, T, K), 1 if quick else 2)
+    t_sd, d = best_wall(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K), repeat)
+    t_sd1, d1 = best_wall(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K, threads=1), repeat)
+    t_np, ref = best_wall(lambda: numpy_orbits(r, 0.3, T, K), 1 if quick else 2)
     assert np.array_equal(d.states, ref), "sharpdyn and NumPy orbits differ"
     assert np.array_equal(d1.states, ref)
-    c_sd1 = _best_cpu(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K, threads=1), repeat)
-    c_np = _best_cpu(lambda: numpy_orbits(r, 0.3, T, K), 1 if quick else 2)
+    c_sd1 = best_cpu(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K, threads=1), repeat)[0]
+    c_np = best_cpu(lambda: numpy_orbits(r, 0.3, T, K), 1 if quick else 2)[0]
     res = {
         "params": P, "n_transient": T, "n_keep": K, "threads": threads, "cpu_count": os.cpu_count(),
         "sharpdyn_s": t_sd, "sharpdyn_1thread_s": t_sd1, "numpy_s": t_np,
@@ -113,7 +96,7 @@ def run(quick: bool = False) -> dict:
     kernel = _numba_kernel()
     if kernel is not None:
         kernel(r[:8], 0.3, 2, 2)  # compile outside the timing
-        t_nb, nb = _best(lambda: kernel(r, 0.3, T, K), repeat)
+        t_nb, nb = best_wall(lambda: kernel(r, 0.3, T, K), repeat)
         assert np.array_equal(nb, ref), "Numba and NumPy orbits differ"
         res.update({"numba_s": t_nb, "speedup_vs_numba": t_nb / t_sd})
     return res

@@ -25,13 +25,18 @@ import argparse
 import importlib.util
 import json
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from sharpdyn import _core, mlp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_wall  # noqa: E402
 
 
 def digits(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,15 +46,6 @@ def digits(n: int) -> tuple[np.ndarray, np.ndarray]:
     X = d.data[:n].astype(np.float64)
     X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
     return X, np.eye(10)[d.target[:n]]
-
-
-def _best(fn, repeat: int):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def _torch_loss(net: mlp.MLP, X: np.ndarray, Y: np.ndarray):
@@ -91,10 +87,10 @@ def hessian_bench(hidden: int, n: int, repeat: int) -> dict:
     small = torch.zeros(3, dtype=torch.float64)
     torch.func.hessian(lambda v: (v**3).sum())(small)
     torch.autograd.functional.hessian(lambda v: (v**3).sum(), small)
-    t_ours, (H, top) = _best(ours, repeat)
-    t_hess_only, _ = _best(lambda: net.hessian(X, Y), repeat)
-    t_auto, (Ha, top_a) = _best(autograd, 1)
-    t_func, (Hf, top_f) = _best(func, 1)
+    t_ours, (H, top) = best_wall(ours, repeat)
+    t_hess_only, _ = best_wall(lambda: net.hessian(X, Y), repeat)
+    t_auto, (Ha, top_a) = best_wall(autograd, 1)
+    t_func, (Hf, top_f) = best_wall(func, 1)
     scale = np.abs(H).max()
     assert np.abs(H - Ha.numpy()).max() <= 1e-10 * scale, "Hessian disagrees with torch.autograd"
     assert np.abs(H - Hf.numpy()).max() <= 1e-10 * scale, "Hessian disagrees with torch.func"
@@ -129,7 +125,7 @@ def hessian_bench(hidden: int, n: int, repeat: int) -> dict:
         hj = jax.jit(jax.hessian(jloss))
         p = jnp.asarray(net.params)
         hj(p).block_until_ready()
-        t_jax, top_j = _best(lambda: float(jnp.linalg.eigh(hj(p))[0][-1]), 1)
+        t_jax, top_j = best_wall(lambda: float(jnp.linalg.eigh(hj(p))[0][-1]), 1)
         out["jax_s"] = t_jax
         out["speedup_vs_jax"] = t_jax / t_ours
         assert abs(top - top_j) <= 1e-8 * abs(top_j)

@@ -18,12 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from sharpdyn import scan
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_cpu, best_wall  # noqa: E402
 
 KAPPA_WIDTH = 4096.0  # SP width of the benchmark grid (kappa = 1/width)
 
@@ -156,15 +160,6 @@ def numba_scan_factory():
     return numba_scan
 
 
-def _time(fn, repeat: int):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def _check(res, other, name: str) -> None:
     f, l, at, max_loss, smin, smax = other
     np.testing.assert_array_equal(res.diverged_at, at, err_msg=f"{name}: divergence steps")
@@ -174,15 +169,6 @@ def _check(res, other, name: str) -> None:
     np.testing.assert_allclose(res.max_loss[ok], max_loss[ok], rtol=1e-12, err_msg=f"{name}: max loss")
     np.testing.assert_allclose(res.min_sharpness[ok], smin[ok], rtol=1e-12, err_msg=f"{name}: min sharpness")
     np.testing.assert_allclose(res.max_sharpness[ok], smax[ok], rtol=1e-12, err_msg=f"{name}: max sharpness")
-
-
-def _cpu_time(fn, repeat: int):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - t0)
-    return best, out
 
 
 def compare(n: int, steps: int, every: int, short_steps: int, repeat: int = 2) -> dict:
@@ -196,9 +182,9 @@ def compare(n: int, steps: int, every: int, short_steps: int, repeat: int = 2) -
         return scan.uv(p[0], p[1], p[2], width=KAPPA_WIDTH, y=1.0, steps=steps_, sharpness_every=every,
                        threads=threads)
 
-    t_k, res = _time(lambda: kernel(pts, steps), repeat)
-    c_k, _ = _cpu_time(lambda: kernel(pts, steps, threads=1), repeat)
-    c_np, out_np = _cpu_time(lambda: numpy_scan(*pts, short_steps, every), 1)
+    t_k, res = best_wall(lambda: kernel(pts, steps), repeat)
+    c_k, _ = best_cpu(lambda: kernel(pts, steps, threads=1), repeat)
+    c_np, out_np = best_cpu(lambda: numpy_scan(*pts, short_steps, every), 1)
     short = kernel(pts, short_steps)
     _check(short, out_np, "numpy")
     row = {"points": n, "steps": steps, "short_steps": short_steps, "sharpness_every": every,
@@ -212,12 +198,12 @@ def compare(n: int, steps: int, every: int, short_steps: int, repeat: int = 2) -
         row["numba"] = row["numba_core"] = None
         return row
     numba_scan(*(a[:64] for a in pts), 2, every)  # compile outside the timing
-    t_nb, out_nb = _time(lambda: numba_scan(*pts, steps, every), 1)
+    t_nb, out_nb = best_wall(lambda: numba_scan(*pts, steps, every), 1)
     _check(res, out_nb, "numba")
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        c_nb, out_nb1 = _cpu_time(lambda: numba_scan(*pts, short_steps, every), 1)
+        c_nb, out_nb1 = best_cpu(lambda: numba_scan(*pts, short_steps, every), 1)
     finally:
         numba.set_num_threads(threads)
     _check(short, out_nb1, "numba, one thread")
@@ -230,16 +216,16 @@ def scaling(sizes, steps_list, threads_list, base_n: int, base_steps: int, every
     out = {"grid": [], "steps": [], "threads": []}
     for n in sizes:
         pts = bench_points(n)
-        t, _ = _time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, sharpness_every=every), 2)
+        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, sharpness_every=every), 2)
         out["grid"].append((n, t))
     pts = bench_points(base_n)
     for s in steps_list:
-        t, _ = _time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=s, sharpness_every=every), 2)
+        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=s, sharpness_every=every), 2)
         out["steps"].append((s, t))
     for th in threads_list:
-        t, _ = _time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
+        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
                                      sharpness_every=every), 2)
-        c, _ = _cpu_time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
+        c, _ = best_cpu(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
                                          sharpness_every=every), 2)
         out["threads"].append((th, t))
         out.setdefault("threads_cpu", []).append((th, c))
@@ -252,7 +238,7 @@ def isa_rates(n: int, steps: int, every: int) -> dict:
     pts = bench_points(n)
     rates = {}
     for isa in scan.available_isas():
-        t, _ = _time(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=steps, sharpness_every=every,
+        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=steps, sharpness_every=every,
                                      isa=isa), 2)
         cpu = np.inf
         for _ in range(2):
@@ -270,8 +256,8 @@ def cubic_rates(n: int, steps: int) -> dict:
     x0 = rng.uniform(-1.0, 1.0, n)
     out = {}
     for every in (16, 1):
-        t, _ = _time(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every), 2)
-        c, _ = _cpu_time(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every, threads=1), 2)
+        t, _ = best_wall(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every), 2)
+        c, _ = best_cpu(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every, threads=1), 2)
         out[every] = {"wall": n * steps / t, "per_core_cpu": n * steps / c}
     return out
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from sharpdyn import uv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_wall  # noqa: E402
 
 
 def numpy_train(u: np.ndarray, v: np.ndarray, x: np.ndarray, y: float, g: float, lr: np.ndarray, steps: int):
@@ -38,23 +42,14 @@ def numpy_train(u: np.ndarray, v: np.ndarray, x: np.ndarray, y: float, g: float,
     return F, K
 
 
-def _time(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def run(quick: bool = False) -> dict:
     B, n, d, steps = (16, 64, 2, 50) if quick else (256, 1024, 4, 500)
     u, v = uv.init(n, d=d, batch=B, seed=0)
     x = np.linspace(0.5, 1.5, d)
     lr = np.linspace(0.01, 0.2, B)
     g = n**-0.5
-    t_core, tr = _time(lambda: uv.train(u, v, lr=lr, steps=steps, x=x, y=1.0), 1 if quick else 3)
-    t_np, (F, K) = _time(lambda: numpy_train(u, v, x, 1.0, g, lr, steps), 1 if quick else 2)
+    t_core, tr = best_wall(lambda: uv.train(u, v, lr=lr, steps=steps, x=x, y=1.0), 1 if quick else 3)
+    t_np, (F, K) = best_wall(lambda: numpy_train(u, v, x, 1.0, g, lr, steps), 1 if quick else 2)
     scale = np.abs(F).max() + 1.0
     assert np.allclose(tr.f, F, rtol=0, atol=1e-10 * scale), "compiled GD disagrees with NumPy"
     assert np.allclose(tr.ntk, K, rtol=1e-10)
