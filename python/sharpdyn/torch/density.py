@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..validation import positive_float, positive_int
-from .lanczos import random_start
+from .lanczos import orthogonalize, random_start
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,7 @@ def _lanczos_tridiagonal(matvec, q: torch.Tensor, m: int) -> tuple[np.ndarray, n
     for j in range(m):
         Q[j] = q
         w = matvec(q)
-        basis = Q[: j + 1]
-        h = basis @ w
-        w = w - basis.T @ h
-        h2 = basis @ w
-        w = w - basis.T @ h2
-        alpha[j] = float(h[j] + h2[j])
+        w, alpha[j] = orthogonalize(Q[: j + 1], w)
         b = float(torch.linalg.vector_norm(w))
         if j == m - 1:
             break

@@ -69,6 +69,17 @@ def random_start(n: int, seed: int, dtype: torch.dtype, device: torch.device) ->
     return (v / torch.linalg.vector_norm(v)).to(device=device, dtype=dtype)
 
 
+def orthogonalize(basis: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Remove from ``w = A q_j`` its components along the rows of ``basis = Q[: j + 1]``
+    (classical Gram-Schmidt applied twice: full reorthogonalisation); returns the residual
+    vector and the Lanczos coefficient ``alpha_j = q_j . A q_j``."""
+    h = basis @ w
+    w = w - basis.T @ h
+    h2 = basis @ w
+    w = w - basis.T @ h2
+    return w, float(h[-1] + h2[-1])
+
+
 def T_block(alpha: np.ndarray, beta: np.ndarray, start: int, stop: int) -> np.ndarray:
     """The tridiagonal Lanczos matrix of rows/columns ``start:stop``."""
     a, b = alpha[start:stop], beta[start:stop - 1]
@@ -188,12 +199,7 @@ def lanczos(
         n_hvp += 1
         if not bool(torch.isfinite(w).all()):
             raise FloatingPointError("operator returned NaN or infinity (diverged parameters?)")
-        basis = Q[: j + 1]
-        h = basis @ w
-        w = w - basis.T @ h
-        h2 = basis @ w
-        w = w - basis.T @ h2
-        alpha[j] = float(h[j] + h2[j])
+        w, alpha[j] = orthogonalize(Q[: j + 1], w)
         b = float(torch.linalg.vector_norm(w))
         m = j + 1
         theta, S = np.linalg.eigh(T_block(alpha, beta, 0, m))
