@@ -13,6 +13,6 @@ def test_bench_chaos_quick():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     res = mod.run(quick=True)
-    assert res["speedup_vs_numpy"] > 0 and res["params"] == 300
+    assert res["speedup_vs_numpy"] > 0 and res["speedup_vs_numpy_expression"] > 0 and res["params"] == 300
     if importlib.util.find_spec("numba") is not None:  # the bench extra
         assert res["speedup_vs_numba"] > 0

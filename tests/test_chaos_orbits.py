@@ -10,19 +10,44 @@ from sharpdyn import chaos, cubic, uv
 from sharpdyn.uv import DivergenceWarning
 
 
+# (n_transient, n_keep): recording written directly (transient shorter than the kept part), and
+# the pipelined path (a block's kept states streamed out during the next block's transient),
+# with row lengths that are and are not whole cache lines
+CUBIC_LENGTHS = [(300, 700), (1500, 333), (2000, 1024)]
+
+
 @pytest.mark.parametrize("observable", ["state", "sharpness", "loss"])
-def test_cubic_orbits_match_numpy_bitwise(observable):
+@pytest.mark.parametrize(("n_transient", "n_keep"), CUBIC_LENGTHS)
+def test_cubic_orbits_match_numpy_bitwise(observable, n_transient, n_keep):
     # 131 params: two full SIMD blocks plus a partial one; r just above 3 escapes after a
     # chaotic transient (some in the transient, some while recording), larger r at once
     r = np.concatenate([np.linspace(0.5, 3.3, 111), 3 + np.logspace(-7, -3, 20)])
     x0 = np.concatenate([np.linspace(0.05, 0.9, 111), np.linspace(0.05, 0.9, 20)])
+    if n_transient > 300:  # diverge during the longer transients too, and while recording
+        r[-20:] = 3 + np.logspace(-9, -5.5, 20)
     with pytest.warns(DivergenceWarning):
-        d = chaos.orbit_diagram("cubic", r, x0=x0, n_transient=300, n_keep=700, observable=observable)
-    want, at = ref.cubic_orbits(r, x0, 300, 700, observable)
+        d = chaos.orbit_diagram("cubic", r, x0=x0, n_transient=n_transient, n_keep=n_keep,
+                                observable=observable)
+    want, at = ref.cubic_orbits(r, x0, n_transient, n_keep, observable)
     np.testing.assert_array_equal(d.diverged_at, at)
-    assert np.any(at > 300) and np.any((at > 0) & (at <= 300)), "test needs divergence in both phases"
+    assert np.any(at > n_transient) and np.any((at > 0) & (at <= n_transient)), \
+        "test needs divergence in both phases"
     np.testing.assert_array_equal(d.states, want)  # same expression, no FMA: identical bits
-    assert d.states.shape == (131, 700)
+    assert d.states.shape == (131, n_keep)
+
+
+@pytest.mark.parametrize("n_transient", [3000, 3001, 3002, 3003, 2816])
+def test_cubic_cycle_shortcut_matches_numpy_bitwise(n_transient):
+    # Periodic windows only (fixed points, period 2 and 4): every lane falls into an exact
+    # floating-point cycle within a few hundred steps, so the kernel skips the rest of the
+    # transient by indexing into the cycle; the transient lengths cover every residue mod 4
+    # (and a whole number of chunks). Both the direct and the pipelined path.
+    r = np.concatenate([np.linspace(1.2, 1.8, 64), np.linspace(2.05, 2.2, 64), np.linspace(2.26, 2.29, 64)])
+    for n_keep in (100, 4000):
+        d = chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=n_transient, n_keep=n_keep)
+        want, at = ref.cubic_orbits(r, np.full(r.size, 0.3), n_transient, n_keep, "state")
+        assert np.all(at < 0)
+        np.testing.assert_array_equal(d.states, want)
 
 
 @pytest.mark.parametrize("observable", ["state", "sharpness", "loss", "ntk"])

@@ -27,7 +27,7 @@ void register_chaos(py::module_& m) {
         const py::ssize_t n = r.size();
         require_size(x0, n, "x0");
         const auto obs = to_observable(observable);
-        darray out({n, static_cast<py::ssize_t>(n_keep)});
+        darray out = line_aligned_array({n, static_cast<py::ssize_t>(n_keep)});
         i64array at(n);
         {
           py::gil_scoped_release release;

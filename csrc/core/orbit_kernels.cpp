@@ -193,13 +193,37 @@ __attribute__((target("avx512f"))) void stream_row_avx512(double* dst, const dou
   scalar(count);
 }
 
-// rec: (c x kBlock) row-major; out rows j < n get rec[t][j] at out + j * K + t, t < c. 8 x 8 tiles
-// are transposed in AVX-512 registers (three rounds of two-source permutes) so the record
-// buffer is read a cache line at a time, into 8 contiguous rows that are then written out one
-// after another with movnti (a single write-combining stream at a time).
+// b[m] = rec[t0 .. t0 + 7][j0 + m] (rec: rows of kBlock doubles): an 8 x 8 tile transposed in
+// AVX-512 registers with three rounds of two-source permutes.
+typedef long long v8i __attribute__((vector_size(64)));
+__attribute__((target("avx512f"), always_inline)) inline void transpose_tile8(const double* rec, std::int64_t t0,
+                                                                              int j0, v8d b[8]) {
+  v8d a[8];
+  for (int i = 0; i < 8; ++i) std::memcpy(&a[i], rec + (t0 + i) * kBlock + j0, sizeof(v8d));
+  // round 1: 2x2 blocks of single elements
+  for (int i = 0; i < 8; i += 2) {
+    b[i] = __builtin_shuffle(a[i], a[i + 1], v8i{0, 8, 2, 10, 4, 12, 6, 14});
+    b[i + 1] = __builtin_shuffle(a[i], a[i + 1], v8i{1, 9, 3, 11, 5, 13, 7, 15});
+  }
+  // round 2: pairs
+  for (int i = 0; i < 8; i += 4) {
+    for (int q = 0; q < 2; ++q) {
+      a[i + q] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{0, 1, 8, 9, 4, 5, 12, 13});
+      a[i + q + 2] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{2, 3, 10, 11, 6, 7, 14, 15});
+    }
+  }
+  // round 3: quads
+  for (int q = 0; q < 4; ++q) {
+    b[q] = __builtin_shuffle(a[q], a[q + 4], v8i{0, 1, 2, 3, 8, 9, 10, 11});
+    b[q + 4] = __builtin_shuffle(a[q], a[q + 4], v8i{4, 5, 6, 7, 12, 13, 14, 15});
+  }
+}
+
+// rec: (c x kBlock) row-major; out rows j < n get rec[t][j] at out + j * K + t, t < c. The
+// record buffer is read a cache line at a time (8 x 8 tiles), into 8 contiguous rows that are
+// then written out one after another with movnti (a single write-combining stream at a time).
 __attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec, int n, std::int64_t c,
                                                                 double* out, std::int64_t K) {
-  typedef long long v8i __attribute__((vector_size(64)));
   const std::int64_t c8 = c - c % 8;
   const int n8 = n - n % 8;
   thread_local std::vector<double> lane_buffer;  // 8 transposed rows, written out one at a time
@@ -207,26 +231,8 @@ __attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec,
   double* lanes = lane_buffer.data();
   for (int j0 = 0; j0 < n8; j0 += 8) {
     for (std::int64_t t0 = 0; t0 < c8; t0 += 8) {
-      v8d a[8], b[8];
-      for (int i = 0; i < 8; ++i) std::memcpy(&a[i], rec + (t0 + i) * kBlock + j0, sizeof(v8d));
-      // round 1: 2x2 blocks of single elements
-      for (int i = 0; i < 8; i += 2) {
-        b[i] = __builtin_shuffle(a[i], a[i + 1], v8i{0, 8, 2, 10, 4, 12, 6, 14});
-        b[i + 1] = __builtin_shuffle(a[i], a[i + 1], v8i{1, 9, 3, 11, 5, 13, 7, 15});
-      }
-      // round 2: pairs
-      for (int i = 0; i < 8; i += 4) {
-        for (int q = 0; q < 2; ++q) {
-          a[i + q] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{0, 1, 8, 9, 4, 5, 12, 13});
-          a[i + q + 2] = __builtin_shuffle(b[i + q], b[i + q + 2], v8i{2, 3, 10, 11, 6, 7, 14, 15});
-        }
-      }
-      // round 3: quads
-      for (int q = 0; q < 4; ++q) {
-        b[q] = __builtin_shuffle(a[q], a[q + 4], v8i{0, 1, 2, 3, 8, 9, 10, 11});
-        b[q + 4] = __builtin_shuffle(a[q], a[q + 4], v8i{4, 5, 6, 7, 12, 13, 14, 15});
-      }
-      // b[m] now holds lane j0 + m at steps t0 .. t0 + 7
+      v8d b[8];
+      transpose_tile8(rec, t0, j0, b);
       for (int m = 0; m < 8; ++m) std::memcpy(lanes + m * c + t0, &b[m], sizeof(v8d));
     }
     for (int m = 0; m < 8; ++m) {
@@ -236,6 +242,29 @@ __attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec,
   }
   for (int j = n8; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);  // ragged edge
 }
+
+// The same transpose into a cached buffer with ordinary stores: dst + j * ldd + t.
+__attribute__((target("avx512f"))) void transpose_cached_avx512(const double* rec, int n, std::int64_t c,
+                                                                  double* dst, std::int64_t ldd) {
+  const std::int64_t c8 = c - c % 8;
+  const int n8 = n - n % 8;
+  for (int j0 = 0; j0 < n8; j0 += 8) {
+    for (std::int64_t t0 = 0; t0 < c8; t0 += 8) {
+      v8d b[8];
+      transpose_tile8(rec, t0, j0, b);
+      for (int m = 0; m < 8; ++m) std::memcpy(dst + (j0 + m) * ldd + t0, &b[m], sizeof(v8d));
+    }
+  }
+  for (int j = 0; j < n; ++j) {
+    const std::int64_t t_start = j < n8 ? c8 : 0;
+    for (std::int64_t t = t_start; t < c; ++t) dst[j * ldd + t] = rec[t * kBlock + j];
+  }
+}
+
+// dst[0..8 * lines) = src[0..8 * lines), whole 64-byte lines of a 64-byte aligned dst.
+__attribute__((target("avx512f"))) void stream_lines_avx512(double* dst, const double* src, std::int64_t lines) {
+  for (std::int64_t i = 0; i < lines; ++i) _mm512_stream_pd(dst + 8 * i, _mm512_loadu_pd(src + 8 * i));
+}
 #endif
 
 // Write the record buffer (c x kBlock) into output rows j < n at out + j * K.
@@ -243,20 +272,142 @@ void write_rows_portable(const double* rec, int n, std::int64_t c, double* out, 
   for (int j = 0; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);
 }
 
-using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
-WriteRowsFn pick_write_rows() {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-  if (std::strcmp(simd_path(), "avx512") == 0) return transpose_rows_avx512;
-#endif
-  return write_rows_portable;
+// Write the record buffer (c x kBlock) into a cached buffer: dst + j * ldd + t.
+void transpose_cached_portable(const double* rec, int n, std::int64_t c, double* dst, std::int64_t ldd) {
+  for (int j = 0; j < n; ++j)
+    for (std::int64_t t = 0; t < c; ++t) dst[j * ldd + t] = rec[t * kBlock + j];
 }
-const WriteRowsFn write_rows = pick_write_rows();
+
+void stream_lines_portable(double* dst, const double* src, std::int64_t lines) {
+  write_streaming(dst, src, 1, 8 * lines);
+}
+
+using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
+using StreamLinesFn = void (*)(double*, const double*, std::int64_t);
+const bool use_avx512 = std::strcmp(simd_path(), "avx512") == 0;
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+const WriteRowsFn write_rows = use_avx512 ? transpose_rows_avx512 : write_rows_portable;
+const WriteRowsFn transpose_cached = use_avx512 ? transpose_cached_avx512 : transpose_cached_portable;
+const StreamLinesFn stream_lines = use_avx512 ? stream_lines_avx512 : stream_lines_portable;
+#else
+const WriteRowsFn write_rows = write_rows_portable;
+const WriteRowsFn transpose_cached = transpose_cached_portable;
+const StreamLinesFn stream_lines = stream_lines_portable;
+#endif
 
 inline void stream_fence() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   _mm_sfence();
 #endif
 }
+
+// ---------------------------------------------------------------- pipelined output
+// Recording is bound by memory bandwidth (the P x n_keep result is written once, far larger than
+// the caches) and the transient by the FP multipliers, so instead of taking turns the two are
+// overlapped: a block's kept states are assembled in a per-thread buffer laid out exactly like
+// its part of the output (n rows of K, contiguous; at most kBlock x kPipeMaxKeep doubles =
+// 512 KiB, so it stays in L2; at the same offset within a cache line as the output), and that buffer is streamed out with non-temporal stores *during
+// the same thread's next transient*, a cache line every step or so, spread evenly over the
+// transient. The last block's buffer is streamed out after the loop. The arithmetic is the same
+// as in the direct path, so results are bit-identical; only when the output is written changes.
+constexpr std::int64_t kPipeMaxKeep = 1024;
+constexpr std::int64_t kPipeRecordChunk = 32;  // record buffer 64 KiB, beside the 512 KiB one
+
+// A copy in flight: `lines` whole 64-byte lines from src to the 64-byte aligned dst, then `tail`
+// doubles. While a transient runs, `num` lines are due every `den` steps (acc: the remainder).
+struct Drain {
+  const double* src = nullptr;
+  double* dst = nullptr;
+  std::int64_t lines = 0, tail = 0;
+  std::int64_t num = 0, den = 1, acc = 0;
+};
+
+Drain start_drain(const double* src, double* dst, std::int64_t count) {
+  const auto misalign = static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(dst) % 64);
+  const std::int64_t head = std::min<std::int64_t>(count, ((64 - misalign) % 64) / 8);
+  write_streaming(dst, src, 1, head);
+  Drain d;
+  d.src = src + head;
+  d.dst = dst + head;
+  d.lines = (count - head) / 8;
+  d.tail = (count - head) % 8;
+  return d;
+}
+
+// Spread the remaining lines evenly over the next `steps` transient steps.
+void pace_drain(Drain& d, std::int64_t steps) {
+  d.num = d.lines;
+  d.den = std::max<std::int64_t>(steps, 1);
+  d.acc = 0;
+}
+
+void drain_lines(Drain& d, std::int64_t lines) {
+  lines = std::min(lines, d.lines);
+  if (lines <= 0) return;
+  stream_lines(d.dst, d.src, lines);
+  d.src += 8 * lines;
+  d.dst += 8 * lines;
+  d.lines -= lines;
+}
+
+void finish_drain(Drain& d) {
+  drain_lines(d, d.lines);
+  write_streaming(d.dst, d.src, 1, d.tail);
+  d = Drain{};
+}
+
+// Advance the kBlock lanes `steps` steps, streaming out the lines of `d` due meanwhile.
+using CubicAdvanceDrainFn = void (*)(double*, const double*, std::int64_t, Drain&);
+
+void cubic_advance_drain_portable(double* x, const double* r, std::int64_t steps, Drain& d) {
+  cubic_run(x, r, steps, 0, 0, nullptr);
+  d.acc += d.num * steps;
+  const std::int64_t due = d.acc / d.den;
+  d.acc -= due * d.den;
+  drain_lines(d, due);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// The AVX-512 path interleaves the stores with the steps themselves: the same eight-register
+// loop as cubic_registers (same expression, same bits), plus a load from L2 and a streaming
+// store whenever a line is due; they use the load/store ports, which the loop leaves idle.
+__attribute__((target("avx512f"))) void cubic_advance_drain_avx512(double* x, const double* r,
+                                                                     std::int64_t steps, Drain& d) {
+  static_assert(kBlock == 64, "one group of eight 8-lane registers");
+  v8d xs[8], rs[8];
+  for (int v = 0; v < 8; ++v) {
+    std::memcpy(&xs[v], x + 8 * v, sizeof(v8d));
+    std::memcpy(&rs[v], r + 8 * v, sizeof(v8d));
+  }
+  const double* src = d.src;
+  double* dst = d.dst;
+  std::int64_t lines = d.lines, acc = d.acc;
+  const std::int64_t num = d.num, den = d.den;
+  for (std::int64_t t = 0; t < steps; ++t) {
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v) xs[v] = rs[v] * xs[v] * (1.0 - xs[v] * xs[v]);
+    acc += num;
+    while (acc >= den) {
+      acc -= den;
+      if (lines > 0) {
+        _mm512_stream_pd(dst, _mm512_loadu_pd(src));
+        src += 8;
+        dst += 8;
+        --lines;
+      }
+    }
+  }
+  for (int v = 0; v < 8; ++v) std::memcpy(x + 8 * v, &xs[v], sizeof(v8d));
+  d.src = src;
+  d.dst = dst;
+  d.lines = lines;
+  d.acc = acc;
+}
+const CubicAdvanceDrainFn cubic_advance_drain =
+    use_avx512 ? cubic_advance_drain_avx512 : cubic_advance_drain_portable;
+#else
+const CubicAdvanceDrainFn cubic_advance_drain = cubic_advance_drain_portable;
+#endif
 
 // Lanes that left their bound during the last `steps` steps (started at step s0 from `saved`):
 // replay them one at a time to find the first step out of bounds. Exact because the cubic map
@@ -276,6 +427,69 @@ void cubic_check(const double* x, const double* saved, const double* r, const do
   }
 }
 
+// ---- the transient, with exact cycle detection
+// A lane whose state equals, bit for bit, its state p steps earlier repeats those p states
+// forever (the map is a deterministic function of the double it is given), so once every lane
+// of a block is in such a cycle, or has diverged, the rest of the transient can be skipped by
+// indexing into the cycle: the result is the same bits as iterating. This is the periodicity
+// check of Mandelbrot renderers; it pays in periodic windows (stable fixed points and cycles
+// are reached exactly after a few hundred steps) and costs ~3% in chaos. The last kProbe states
+// of every full chunk are kept in a small buffer and compared with the chunk's final state.
+constexpr std::int64_t kProbe = 32;  // cycles of period <= kProbe are detected
+
+// For each lane j < n that has not diverged: the smallest p <= kProbe with
+// x[j] == probe[kProbe - p][j] (probe row t: the state kProbe - t steps before x), else 0.
+// Returns whether every such lane has one.
+SHARPDYN_SIMD_CLONES
+bool cycle_periods(const double* __restrict x, const double* __restrict probe, int n,
+                   const std::int64_t* __restrict at, int* __restrict period) {
+  for (int j = 0; j < kBlock; ++j) period[j] = 0;
+  for (int p = kProbe; p >= 1; --p) {  // the last match written is the smallest p
+    const double* row = probe + (kProbe - p) * kBlock;
+#pragma omp simd
+    for (int j = 0; j < kBlock; ++j) period[j] = x[j] == row[j] ? p : period[j];
+  }
+  for (int j = 0; j < n; ++j)
+    if (at[j] < 0 && period[j] == 0) return false;
+  return true;
+}
+
+// Run T transient steps of the block: advance(steps) moves x on by `steps` steps (optionally
+// doing other work meanwhile); divergence is checked after each chunk.
+template <class Advance>
+void cubic_transient(double* x, const double* r, const double* bound, int n, std::int64_t T,
+                     std::int64_t* at, Advance&& advance) {
+  alignas(64) double saved[kBlock];
+  alignas(64) int period[kBlock];
+  thread_local std::vector<double> probe;
+  probe.resize(static_cast<std::size_t>(kProbe * kBlock));
+  for (std::int64_t s = 0; s < T;) {
+    const std::int64_t c = std::min(kChunk, T - s);
+    const bool probing = c == kChunk;
+    std::copy(x, x + n, saved);
+    if (probing) {
+      advance(c - kProbe);
+      cubic_run(x, r, kProbe, kProbe, static_cast<int>(Observable::State), probe.data());
+    } else {
+      advance(c);
+    }
+    cubic_check(x, saved, r, bound, n, s, c, at);
+    s += c;
+    if (probing && s < T && cycle_periods(x, probe.data(), n, at, period)) {
+      const std::int64_t left = T - s;
+      for (int j = 0; j < n; ++j)
+        if (at[j] < 0) x[j] = probe[(kProbe - period[j] + left % period[j]) * kBlock + j];
+      return;
+    }
+  }
+}
+
+// Steps of a T-step transient that cubic_transient hands to `advance` when nothing is skipped.
+std::int64_t advanced_steps(std::int64_t T) {
+  const std::int64_t full = T / kChunk;
+  return T - full * kProbe;
+}
+
 // One block of n <= kBlock parameters; out points at row 0 of the block (row stride n_keep).
 // Returns the last states in x_last (n values).
 void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
@@ -289,13 +503,7 @@ void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, st
     bound[j] = cubic::divergence_bound(x0[j], r_in[j]);
     at[j] = -1;
   }
-  for (std::int64_t s = 0; s < T;) {
-    const std::int64_t c = std::min(kChunk, T - s);
-    std::copy(x, x + n, saved);
-    cubic_run(x, r, c, 0, obs, nullptr);
-    cubic_check(x, saved, r, bound, n, s, c, at);
-    s += c;
-  }
+  cubic_transient(x, r, bound, n, T, at, [&](std::int64_t steps) { cubic_run(x, r, steps, 0, obs, nullptr); });
   // reused per thread: large enough to be served by mmap, so a fresh one per block would page-fault
   thread_local std::vector<double> rec;
   rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * kBlock));
@@ -315,6 +523,49 @@ void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, st
     const std::int64_t first = std::max<std::int64_t>(at[j] - T, 0);
     for (std::int64_t t = first; t < K; ++t) out[j * K + t] = kNaN;
   }
+}
+
+// cubic_block for the pipelined path: streams out the previous block in `drain` during this
+// block's transient, then leaves this block's rows (n x K in `pending`) in `drain`.
+void cubic_block_pipelined(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
+                           int obs, double* out, std::int64_t* at, std::vector<double>& pending,
+                           Drain& drain) {
+  alignas(64) double x[kBlock], r[kBlock], bound[kBlock], saved[kBlock];
+  for (int j = 0; j < kBlock; ++j) {
+    x[j] = j < n ? x0[j] : 0.0;
+    r[j] = j < n ? r_in[j] : 0.0;
+  }
+  for (int j = 0; j < n; ++j) {
+    bound[j] = cubic::divergence_bound(x0[j], r_in[j]);
+    at[j] = -1;
+  }
+  pace_drain(drain, advanced_steps(T));
+  cubic_transient(x, r, bound, n, T, at, [&](std::int64_t steps) { cubic_advance_drain(x, r, steps, drain); });
+  finish_drain(drain);  // (done already unless the transient was cut short by a cycle)
+  // pending rows start at the same offset within a cache line as the output's, so the
+  // transposed tiles, the drain's loads and its streaming stores all fall on whole lines
+  pending.resize(static_cast<std::size_t>(kBlock * K + 8));
+  const auto line_slot = [](const void* p) {
+    return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(p) % 64 / 8);
+  };
+  double* buf = pending.data() + (line_slot(out) - line_slot(pending.data()) + 8) % 8;
+  thread_local std::vector<double> rec;
+  rec.resize(static_cast<std::size_t>(kPipeRecordChunk * kBlock));
+  for (std::int64_t k = 0; k < K;) {
+    const std::int64_t c = std::min(kPipeRecordChunk, K - k);
+    const std::int64_t steps = (k + c == K) ? c - 1 : c;
+    std::copy(x, x + n, saved);
+    cubic_run(x, r, steps, c, obs, rec.data());
+    cubic_check(x, saved, r, bound, n, T + k, steps, at);
+    transpose_cached(rec.data(), n, c, buf + k, K);
+    k += c;
+  }
+  for (int j = 0; j < n; ++j) {
+    if (at[j] < 0) continue;
+    const std::int64_t first = std::max<std::int64_t>(at[j] - T, 0);
+    std::fill(buf + j * K + first, buf + (j + 1) * K, kNaN);
+  }
+  drain = start_drain(buf, out, n * K);
 }
 
 // ---------------------------------------------------------------- UV normalised map
@@ -479,6 +730,23 @@ void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::in
   }
   const std::int64_t blocks = block_count(count);
   const int nt = resolve_threads(threads);
+  if (n_keep <= kPipeMaxKeep && n_transient >= n_keep) {  // enough transient to hide the output
+#pragma omp parallel num_threads(nt)
+    {
+      thread_local std::vector<double> pending;  // reused: 512 KiB would page-fault if fresh
+      Drain drain;
+#pragma omp for schedule(dynamic, 1) nowait
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        const std::int64_t i0 = b * kBlock;
+        const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+        cubic_block_pipelined(r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep,
+                              diverged_at + i0, pending, drain);
+      }
+      finish_drain(drain);
+      stream_fence();
+    }
+    return;
+  }
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
   for (std::int64_t b = 0; b < blocks; ++b) {
     const std::int64_t i0 = b * kBlock;

@@ -8,6 +8,12 @@
 // OpenMP threads. Lanes never interact and FMA contraction is off, so every thread count, block
 // split and SIMD path gives bit-identical results.
 //
+// Cubic map only: once every lane of a block is in an exact floating-point cycle (its state
+// equals, bit for bit, one of its last 32 states), the rest of the transient is skipped by
+// indexing into the cycle, which gives the same bits as iterating; and when the transient is at
+// least as long as the kept part (n_keep <= 1024), a block's kept states are streamed to `out`
+// during the next block's transient, so that writing the result overlaps the arithmetic.
+//
 // Divergence: diverged_at[i] = the first step at which the state left its divergence bound
 // (cubic_map.hpp, uv_normalized.hpp), else -1. Recorded entries from that step on are NaN.
 #pragma once
