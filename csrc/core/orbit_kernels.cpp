@@ -172,27 +172,75 @@ inline void write_streaming(double* dst, const double* src, std::int64_t stride,
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-// dst[0..count) = src[0..count) with non-temporal stores: movnti up to a 64-byte boundary of
-// dst, then whole-line vmovntpd, then movnti for the tail.
-__attribute__((target("avx512f"))) void stream_row_avx512(double* dst, const double* src, std::int64_t count) {
-  std::int64_t t = 0;
-  auto scalar = [&](std::int64_t end) {
-    for (; t < end; ++t) {
-      long long bits;
-      std::memcpy(&bits, src + t, sizeof bits);
-      _mm_stream_si64(reinterpret_cast<long long*>(dst + t), bits);
-    }
-  };
-  const std::int64_t head = ((64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64) / 8;
-  scalar(std::min(head, count));
-  for (; t + 8 <= count; t += 8) {
-    v8d v;
-    std::memcpy(&v, src + t, sizeof v);
-    _mm512_stream_pd(dst + t, (__m512d)v);
-  }
-  scalar(count);
+// dst[0..8 * lines) = src[0..8 * lines), whole 64-byte lines of a 64-byte aligned dst.
+__attribute__((target("avx512f"))) void stream_lines_avx512(double* dst, const double* src, std::int64_t lines) {
+  for (std::int64_t i = 0; i < lines; ++i) _mm512_stream_pd(dst + 8 * i, _mm512_loadu_pd(src + 8 * i));
+}
+#endif
+
+void stream_lines_portable(double* dst, const double* src, std::int64_t lines) {
+  write_streaming(dst, src, 1, 8 * lines);
 }
 
+using StreamLinesFn = void (*)(double*, const double*, std::int64_t);
+const bool use_avx512 = std::strcmp(simd_path(), "avx512") == 0;
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+const StreamLinesFn stream_lines = use_avx512 ? stream_lines_avx512 : stream_lines_portable;
+#else
+const StreamLinesFn stream_lines = stream_lines_portable;
+#endif
+
+// A copy in flight: `lines` whole 64-byte lines from src to the 64-byte aligned dst, then `tail`
+// doubles. While a transient runs, `num` lines are due every `den` steps (acc: the remainder).
+struct Drain {
+  const double* src = nullptr;
+  double* dst = nullptr;
+  std::int64_t lines = 0, tail = 0;
+  std::int64_t num = 0, den = 1, acc = 0;
+};
+
+Drain start_drain(const double* src, double* dst, std::int64_t count) {
+  const auto misalign = static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(dst) % 64);
+  const std::int64_t head = std::min<std::int64_t>(count, ((64 - misalign) % 64) / 8);
+  write_streaming(dst, src, 1, head);
+  Drain d;
+  d.src = src + head;
+  d.dst = dst + head;
+  d.lines = (count - head) / 8;
+  d.tail = (count - head) % 8;
+  return d;
+}
+
+// Spread the remaining lines evenly over the next `steps` transient steps.
+void pace_drain(Drain& d, std::int64_t steps) {
+  d.num = d.lines;
+  d.den = std::max<std::int64_t>(steps, 1);
+  d.acc = 0;
+}
+
+void drain_lines(Drain& d, std::int64_t lines) {
+  lines = std::min(lines, d.lines);
+  if (lines <= 0) return;
+  stream_lines(d.dst, d.src, lines);
+  d.src += 8 * lines;
+  d.dst += 8 * lines;
+  d.lines -= lines;
+}
+
+void finish_drain(Drain& d) {
+  drain_lines(d, d.lines);
+  write_streaming(d.dst, d.src, 1, d.tail);
+  d = Drain{};
+}
+
+// dst[0..count) = src[0..count) with non-temporal stores: movnti up to a 64-byte boundary of
+// dst, then whole lines, then movnti for the tail.
+void stream_copy(double* dst, const double* src, std::int64_t count) {
+  Drain d = start_drain(src, dst, count);
+  finish_drain(d);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 // b[m] = rec[t0 .. t0 + 7][j0 + m] (rec: rows of kBlock doubles): an 8 x 8 tile transposed in
 // AVX-512 registers with three rounds of two-source permutes.
 typedef long long v8i __attribute__((vector_size(64)));
@@ -237,7 +285,7 @@ __attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec,
     }
     for (int m = 0; m < 8; ++m) {
       for (std::int64_t t = c8; t < c; ++t) lanes[m * c + t] = rec[t * kBlock + j0 + m];
-      stream_row_avx512(out + (j0 + m) * K, lanes + m * c, c);  // one row at a time
+      stream_copy(out + (j0 + m) * K, lanes + m * c, c);  // one row at a time
     }
   }
   for (int j = n8; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);  // ragged edge
@@ -261,10 +309,6 @@ __attribute__((target("avx512f"))) void transpose_cached_avx512(const double* re
   }
 }
 
-// dst[0..8 * lines) = src[0..8 * lines), whole 64-byte lines of a 64-byte aligned dst.
-__attribute__((target("avx512f"))) void stream_lines_avx512(double* dst, const double* src, std::int64_t lines) {
-  for (std::int64_t i = 0; i < lines; ++i) _mm512_stream_pd(dst + 8 * i, _mm512_loadu_pd(src + 8 * i));
-}
 #endif
 
 // Write the record buffer (c x kBlock) into output rows j < n at out + j * K.
@@ -278,21 +322,13 @@ void transpose_cached_portable(const double* rec, int n, std::int64_t c, double*
     for (std::int64_t t = 0; t < c; ++t) dst[j * ldd + t] = rec[t * kBlock + j];
 }
 
-void stream_lines_portable(double* dst, const double* src, std::int64_t lines) {
-  write_streaming(dst, src, 1, 8 * lines);
-}
-
 using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
-using StreamLinesFn = void (*)(double*, const double*, std::int64_t);
-const bool use_avx512 = std::strcmp(simd_path(), "avx512") == 0;
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 const WriteRowsFn write_rows = use_avx512 ? transpose_rows_avx512 : write_rows_portable;
 const WriteRowsFn transpose_cached = use_avx512 ? transpose_cached_avx512 : transpose_cached_portable;
-const StreamLinesFn stream_lines = use_avx512 ? stream_lines_avx512 : stream_lines_portable;
 #else
 const WriteRowsFn write_rows = write_rows_portable;
 const WriteRowsFn transpose_cached = transpose_cached_portable;
-const StreamLinesFn stream_lines = stream_lines_portable;
 #endif
 
 inline void stream_fence() {
@@ -312,49 +348,6 @@ inline void stream_fence() {
 // as in the direct path, so results are bit-identical; only when the output is written changes.
 constexpr std::int64_t kPipeMaxKeep = 1024;
 constexpr std::int64_t kPipeRecordChunk = 32;  // record buffer 64 KiB, beside the 512 KiB one
-
-// A copy in flight: `lines` whole 64-byte lines from src to the 64-byte aligned dst, then `tail`
-// doubles. While a transient runs, `num` lines are due every `den` steps (acc: the remainder).
-struct Drain {
-  const double* src = nullptr;
-  double* dst = nullptr;
-  std::int64_t lines = 0, tail = 0;
-  std::int64_t num = 0, den = 1, acc = 0;
-};
-
-Drain start_drain(const double* src, double* dst, std::int64_t count) {
-  const auto misalign = static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(dst) % 64);
-  const std::int64_t head = std::min<std::int64_t>(count, ((64 - misalign) % 64) / 8);
-  write_streaming(dst, src, 1, head);
-  Drain d;
-  d.src = src + head;
-  d.dst = dst + head;
-  d.lines = (count - head) / 8;
-  d.tail = (count - head) % 8;
-  return d;
-}
-
-// Spread the remaining lines evenly over the next `steps` transient steps.
-void pace_drain(Drain& d, std::int64_t steps) {
-  d.num = d.lines;
-  d.den = std::max<std::int64_t>(steps, 1);
-  d.acc = 0;
-}
-
-void drain_lines(Drain& d, std::int64_t lines) {
-  lines = std::min(lines, d.lines);
-  if (lines <= 0) return;
-  stream_lines(d.dst, d.src, lines);
-  d.src += 8 * lines;
-  d.dst += 8 * lines;
-  d.lines -= lines;
-}
-
-void finish_drain(Drain& d) {
-  drain_lines(d, d.lines);
-  write_streaming(d.dst, d.src, 1, d.tail);
-  d = Drain{};
-}
 
 // Advance the kBlock lanes `steps` steps, streaming out the lines of `d` due meanwhile.
 using CubicAdvanceDrainFn = void (*)(double*, const double*, std::int64_t, Drain&);
@@ -490,57 +483,74 @@ std::int64_t advanced_steps(std::int64_t T) {
   return T - full * kProbe;
 }
 
-// One block of n <= kBlock parameters; out points at row 0 of the block (row stride n_keep).
-// Returns the last states in x_last (n values).
-void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
-                 int obs, double* out, std::int64_t* at, double* x_last) {
-  alignas(64) double x[kBlock], r[kBlock], bound[kBlock], saved[kBlock];
-  for (int j = 0; j < kBlock; ++j) {  // lanes n.. are padding: r = x = 0 stays 0
-    x[j] = j < n ? x0[j] : 0.0;
-    r[j] = j < n ? r_in[j] : 0.0;
+// The lanes of one block of n <= kBlock parameters, in SoA form; lanes n.. are padding
+// (r = x = 0 stays 0). Marks the block's parameters as not diverged.
+struct CubicLanes {
+  alignas(64) double x[kBlock], r[kBlock], bound[kBlock];
+  int n;
+  CubicLanes(const double* r_in, const double* x0, int count, std::int64_t* at) : n(count) {
+    for (int j = 0; j < kBlock; ++j) {
+      x[j] = j < n ? x0[j] : 0.0;
+      r[j] = j < n ? r_in[j] : 0.0;
+      bound[j] = j < n ? cubic::divergence_bound(x0[j], r_in[j]) : 0.0;
+    }
+    std::fill(at, at + n, std::int64_t{-1});
   }
-  for (int j = 0; j < n; ++j) {
-    bound[j] = cubic::divergence_bound(x0[j], r_in[j]);
-    at[j] = -1;
-  }
-  cubic_transient(x, r, bound, n, T, at, [&](std::int64_t steps) { cubic_run(x, r, steps, 0, obs, nullptr); });
+};
+
+// Record the K kept states after a T-step transient, `chunk` steps at a time: each chunk's
+// record buffer (c x kBlock) is handed to sink(rec, c, k), k = its first kept step.
+template <class Sink>
+void cubic_record(CubicLanes& L, std::int64_t T, std::int64_t K, int obs, std::int64_t chunk,
+                  std::int64_t* at, Sink&& sink) {
+  alignas(64) double saved[kBlock];
   // reused per thread: large enough to be served by mmap, so a fresh one per block would page-fault
   thread_local std::vector<double> rec;
-  rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * kBlock));
+  rec.resize(static_cast<std::size_t>(std::min(chunk, K) * kBlock));
   for (std::int64_t k = 0; k < K;) {
-    const std::int64_t c = std::min(kRecordChunk, K - k);
+    const std::int64_t c = std::min(chunk, K - k);
     const std::int64_t steps = (k + c == K) ? c - 1 : c;
-    std::copy(x, x + n, saved);
-    cubic_run(x, r, steps, c, obs, rec.data());
-    cubic_check(x, saved, r, bound, n, T + k, steps, at);
-    write_rows(rec.data(), n, c, out + k, K);
+    std::copy(L.x, L.x + L.n, saved);
+    cubic_run(L.x, L.r, steps, c, obs, rec.data());
+    cubic_check(L.x, saved, L.r, L.bound, L.n, T + k, steps, at);
+    sink(rec.data(), c, k);
     k += c;
-  }
-  stream_fence();
-  for (int j = 0; j < n; ++j) {
-    x_last[j] = x[j];
-    if (at[j] < 0) continue;
-    const std::int64_t first = std::max<std::int64_t>(at[j] - T, 0);
-    for (std::int64_t t = first; t < K; ++t) out[j * K + t] = kNaN;
   }
 }
 
+// Rows j < n of `rows` (row stride K) are NaN from the kept step at which lane j diverged on.
+void nan_after_divergence(double* rows, int n, std::int64_t T, std::int64_t K, const std::int64_t* at) {
+  for (int j = 0; j < n; ++j) {
+    if (at[j] < 0) continue;
+    const std::int64_t first = std::max<std::int64_t>(at[j] - T, 0);
+    std::fill(rows + j * K + first, rows + (j + 1) * K, kNaN);
+  }
+}
+
+// One block of n <= kBlock parameters, written straight to out (row 0 of the block, row stride
+// K). Returns the last states in x_last (n values).
+void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
+                 int obs, double* out, std::int64_t* at, double* x_last) {
+  CubicLanes L(r_in, x0, n, at);
+  cubic_transient(L.x, L.r, L.bound, n, T, at,
+                  [&](std::int64_t steps) { cubic_run(L.x, L.r, steps, 0, obs, nullptr); });
+  cubic_record(L, T, K, obs, kRecordChunk, at, [&](const double* rec, std::int64_t c, std::int64_t k) {
+    write_rows(rec, n, c, out + k, K);
+  });
+  stream_fence();
+  nan_after_divergence(out, n, T, K, at);
+  std::copy(L.x, L.x + n, x_last);
+}
+
 // cubic_block for the pipelined path: streams out the previous block in `drain` during this
-// block's transient, then leaves this block's rows (n x K in `pending`) in `drain`.
+// block's transient, then leaves this block's rows (n x K, assembled in `pending`) in `drain`.
 void cubic_block_pipelined(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
                            int obs, double* out, std::int64_t* at, std::vector<double>& pending,
                            Drain& drain) {
-  alignas(64) double x[kBlock], r[kBlock], bound[kBlock], saved[kBlock];
-  for (int j = 0; j < kBlock; ++j) {
-    x[j] = j < n ? x0[j] : 0.0;
-    r[j] = j < n ? r_in[j] : 0.0;
-  }
-  for (int j = 0; j < n; ++j) {
-    bound[j] = cubic::divergence_bound(x0[j], r_in[j]);
-    at[j] = -1;
-  }
+  CubicLanes L(r_in, x0, n, at);
   pace_drain(drain, advanced_steps(T));
-  cubic_transient(x, r, bound, n, T, at, [&](std::int64_t steps) { cubic_advance_drain(x, r, steps, drain); });
+  cubic_transient(L.x, L.r, L.bound, n, T, at,
+                  [&](std::int64_t steps) { cubic_advance_drain(L.x, L.r, steps, drain); });
   finish_drain(drain);  // (done already unless the transient was cut short by a cycle)
   // pending rows start at the same offset within a cache line as the output's, so the
   // transposed tiles, the drain's loads and its streaming stores all fall on whole lines
@@ -549,22 +559,10 @@ void cubic_block_pipelined(const double* r_in, const double* x0, int n, std::int
     return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(p) % 64 / 8);
   };
   double* buf = pending.data() + (line_slot(out) - line_slot(pending.data()) + 8) % 8;
-  thread_local std::vector<double> rec;
-  rec.resize(static_cast<std::size_t>(kPipeRecordChunk * kBlock));
-  for (std::int64_t k = 0; k < K;) {
-    const std::int64_t c = std::min(kPipeRecordChunk, K - k);
-    const std::int64_t steps = (k + c == K) ? c - 1 : c;
-    std::copy(x, x + n, saved);
-    cubic_run(x, r, steps, c, obs, rec.data());
-    cubic_check(x, saved, r, bound, n, T + k, steps, at);
-    transpose_cached(rec.data(), n, c, buf + k, K);
-    k += c;
-  }
-  for (int j = 0; j < n; ++j) {
-    if (at[j] < 0) continue;
-    const std::int64_t first = std::max<std::int64_t>(at[j] - T, 0);
-    std::fill(buf + j * K + first, buf + (j + 1) * K, kNaN);
-  }
+  cubic_record(L, T, K, obs, kPipeRecordChunk, at, [&](const double* rec, std::int64_t c, std::int64_t k) {
+    transpose_cached(rec, n, c, buf + k, K);
+  });
+  nan_after_divergence(buf, n, T, K, at);
   drain = start_drain(buf, out, n * K);
 }
 
