@@ -33,3 +33,16 @@ def test_cuda_check_runs_on_cpu():
     rep = mod.run("cpu", quick=True)
     assert rep["ok"], rep
     assert "HVP cached graph" in mod.markdown(rep)
+
+
+def test_bench_tracking_quick_agrees():
+    mod = _load("bench_tracking")
+    res = mod.track("mlp", quick=True)
+    assert [row["step"] for row in res["rows"]] == [0, 3, 6]
+    for row in res["rows"]:  # every method but PyHessian's own stop reaches the requested accuracy
+        for method in (m for m in mod.METHODS if not m.startswith("PyHessian")):
+            assert row[method]["rel_error"] <= mod.TARGET, (row["step"], method, row[method])
+    # warm starts pay off after the first measurement (same operator, same accuracy)
+    later = res["rows"][1:]
+    assert sum(r["sharpdyn Lanczos, warm"]["n_hvp"] for r in later) <= sum(r["sharpdyn Lanczos, cold"]["n_hvp"] for r in later)
+    assert "| **total** |" in mod.markdown([res])

@@ -29,13 +29,14 @@ def test_train_command_writes_trajectories_figure_summary(tmp_path):
 
 def test_train_command_netcdf_and_cnn(tmp_path):
     res = CliRunner().invoke(main, ["train", "--n", "40", "--arch", "myrtle", "--width", "4", "--steps", "4",
-                                    "--lr", "0.05", "--sharpness-every", "2", "--format", "netcdf", "--device", "cpu",
-                                    "--out", str(tmp_path)])
+                                    "--lr", "0.05", "--sharpness-every", "2", "--eig-tol", "1e-4", "--format", "netcdf",
+                                    "--device", "cpu", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     import xarray as xr
 
     with xr.open_dataset(tmp_path / "trajectory_lr0.05.nc") as ds:
         assert ds.sizes["step"] == 5 and ds.sizes["sharpness_step"] == 3
+        assert ds.attrs["config_eig_tol"] == 1e-4
 
 
 def test_train_command_missing_files_is_a_clean_error(tmp_path):

@@ -51,6 +51,27 @@ def test_gd_matches_hand_written_loop_and_dense_sharpness():
     assert not tr.diverged and tr.diverged_at == -1 and tr.converged.all()
 
 
+def test_eig_tol_stops_earlier_at_the_requested_accuracy():
+    # the a-posteriori stop: each measurement within eig_tol of the dense top eigenvalue, with
+    # no more products than the residual rule alone
+    runs = {}
+    for eig_tol in (None, 1e-6):
+        model, X, Y = _setup(n=40)
+        runs[eig_tol] = train(model, (X, Y), lr=0.3, steps=12, sharpness_every=3, tol=1e-10, eig_tol=eig_tol)
+    model, X, Y = _setup(n=40)
+    dense = []
+    for t in range(13):
+        if t % 3 == 0:
+            dense.append(float(torch.linalg.eigvalsh(dense_hessian(model, reference_mse, X, Y))[-1]))
+        grads = torch.autograd.grad(reference_mse(model(X), Y), list(model.parameters()))
+        with torch.no_grad():
+            for p, g in zip(model.parameters(), grads):
+                p -= 0.3 * g
+    assert np.allclose(runs[1e-6].sharpness, dense, rtol=1e-6, atol=0)
+    assert runs[1e-6].n_hvp < runs[None].n_hvp
+    assert runs[1e-6].config.eig_tol == 1e-6
+
+
 def test_sgd_batch_order_seeded_and_matches_manual_sgd():
     model, X, Y = _setup(n=10)
     ref = copy.deepcopy(model)
@@ -131,7 +152,8 @@ def test_save_and_xarray(tmp_path):
 
 @pytest.mark.parametrize("kwargs, match", [({"lr": -1.0}, "lr"), ({"lr": float("nan")}, "lr"),
                                            ({"steps": -1}, "steps"), ({"sharpness_every": 0}, "sharpness_every"),
-                                           ({"batch_size": 0}, "batch_size"), ({"loss": "l1"}, "loss")])
+                                           ({"batch_size": 0}, "batch_size"), ({"loss": "l1"}, "loss"),
+                                           ({"eig_tol": 0.0}, "eig_tol"), ({"eig_tol": float("nan")}, "eig_tol")])
 def test_bad_arguments(kwargs, match):
     model, X, Y = _setup()
     args = {"lr": 0.1, "steps": 3, **kwargs}

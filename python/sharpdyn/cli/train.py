@@ -57,6 +57,9 @@ def build_model(arch: str, x_shape: tuple, n_out: int, *, depth: int, width: int
               help="Normalised learning rate(s): lr = c / sharpness at init (default 1.0 if no --lr).")
 @click.option("--steps", type=click.IntRange(min=1), default=500, show_default=True)
 @click.option("--sharpness-every", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--eig-tol", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Also stop each sharpness measurement once its estimated relative error is below this "
+                   "(e.g. 1e-4: fewer HVPs; default: the residual rule alone, ~1e-8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="SGD batch size (default: full-batch GD).")
 @click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True, help="Linear warm-up steps.")
 @click.option("--lyapunov", is_flag=True, help="Also record the running largest Lyapunov exponent (1 HVP/step).")
@@ -69,7 +72,7 @@ def build_model(arch: str, x_shape: tuple, n_out: int, *, depth: int, width: int
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="sharpdyn-train",
               show_default=True)
 def train(dataset, root, n_examples, classes, arch, depth, width, activation, param, init_scale, norm, loss, lrs, cs,
-          steps, sharpness_every, batch_size, warmup, lyapunov, seed, dtype, device, threads, fmt, out_dir) -> None:
+          steps, sharpness_every, eig_tol, batch_size, warmup, lyapunov, seed, dtype, device, threads, fmt, out_dir) -> None:
     """Train a network with (S)GD and track its sharpness (top Hessian eigenvalue by Lanczos)."""
     import copy
 
@@ -111,7 +114,7 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
     for kind, value, lr in runs:
         model = copy.deepcopy(base)
         with tqdm(total=steps, desc=f"{kind}={value:g}", unit="step") as bar:
-            tr = _train(model, (X, Y), lr=lr, steps=steps, loss=loss, sharpness_every=sharpness_every,
+            tr = _train(model, (X, Y), lr=lr, steps=steps, loss=loss, sharpness_every=sharpness_every, eig_tol=eig_tol,
                         batch_size=batch_size, warmup_steps=warmup, seed=seed, lyapunov=lyapunov,
                         progress=lambda t: bar.update(1))
         name = f"{kind}{value:g}"
