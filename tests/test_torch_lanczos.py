@@ -141,3 +141,20 @@ def test_eigenvalue_error_stopping_rule():
     assert abs(loose.eigenvalues[0] - top) <= 1e-6 * top
     with pytest.raises(ValueError, match="eig_tol"):
         lanczos(lambda v: v, n=5, eig_tol=0.0)
+
+
+def test_eig_tol_is_not_fooled_by_a_warm_start():
+    # A warm start close to the top eigenvector, with a little of a nearby second eigenvector
+    # (lambda2/lambda1 = 0.975) and of the bulk: after two products the residual is small and the
+    # nearest Ritz value is in the bulk, so residual^2/gap alone would stop with 5e-4 error. The
+    # rule also asks the Ritz value to have settled.
+    n = 400
+    rng = np.random.default_rng(1)
+    lam = np.concatenate([[1.0, 0.975], rng.uniform(-0.05, 0.05, n - 2)])
+    H = torch.as_tensor(np.diag(lam))
+    v0 = np.zeros(n)
+    v0[0], v0[1] = 1.0, 0.15
+    v0[2:] = 0.05 * np.random.default_rng(7).standard_normal(n - 2) / np.sqrt(n)
+    res = lanczos(lambda v: H @ v, n=n, tol=1e-10, eig_tol=1e-4, v0=v0)
+    assert res.converged.all()
+    assert abs(res.eigenvalues[0] - 1.0) <= 1e-4
