@@ -146,8 +146,8 @@ def test_eigenvalue_error_stopping_rule():
 def test_eig_tol_is_not_fooled_by_a_warm_start():
     # A warm start close to the top eigenvector, with a little of a nearby second eigenvector
     # (lambda2/lambda1 = 0.975) and of the bulk: after two products the residual is small and the
-    # nearest Ritz value is in the bulk, so residual^2/gap alone would stop with 5e-4 error. The
-    # rule also asks the Ritz value to have settled.
+    # nearest Ritz value is in the bulk, so residual^2/gap alone would stop with 5e-4 error. After
+    # a warm start the rule also asks the Ritz value to have settled.
     n = 400
     rng = np.random.default_rng(1)
     lam = np.concatenate([[1.0, 0.975], rng.uniform(-0.05, 0.05, n - 2)])
