@@ -86,16 +86,19 @@ def T_block(alpha: np.ndarray, beta: np.ndarray, start: int, stop: int) -> np.nd
     return np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
 
 
-def eigenvalue_error_estimate(theta: np.ndarray, S: np.ndarray, b: float, idx: np.ndarray) -> np.ndarray:
+def eigenvalue_error_estimate(theta: np.ndarray, S: np.ndarray, b: float, idx: np.ndarray,
+                              floor: float = 0.0) -> np.ndarray:
     """A-posteriori error estimate ``residual_i^2 / gap_i`` of the selected Ritz values
     (Kahan--Parlett form; ``gap_i``: the distance to the nearest other Ritz value, infinite
     when there is none). An estimate, not a bound: while the Krylov space has not yet seen the
     eigenvalues next to ``theta_i`` (the first steps after a good warm start), the nearest
     Ritz value is too far and the estimate too small, which is why :func:`lanczos` then also
-    asks the Ritz value to have settled before it trusts it."""
+    asks the Ritz value to have settled before it trusts it. Gaps are floored at ``floor``
+    (a multiple of the rounding level), so equal Ritz values give a huge estimate, not a
+    division by zero."""
     d = np.abs(theta[idx, None] - theta[None, :])
     d[np.arange(len(idx)), idx] = np.inf
-    return (b * np.abs(S[-1, idx])) ** 2 / d.min(axis=1)
+    return (b * np.abs(S[-1, idx])) ** 2 / np.maximum(d.min(axis=1), floor)
 
 
 def _wanted(theta: np.ndarray, k: int, which: str) -> np.ndarray:
@@ -229,7 +232,7 @@ def lanczos(
             if warm:
                 settled = np.abs(theta[idx] - previous[: len(idx)]) <= eig_tol * np.abs(theta[idx]) \
                     if len(previous) >= len(idx) else ~settled
-            estimate = eigenvalue_error_estimate(theta, S, b, idx)
+            estimate = eigenvalue_error_estimate(theta, S, b, idx, eps * scale)
             eig_ok = settled & (estimate <= eig_tol * np.maximum(np.abs(theta[idx]), eps * scale))
             ok = ok | eig_ok
         previous = theta[idx]
