@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "lyapunov": "sharpdyn.cli.chaos:lyapunov",
     "mlp": "sharpdyn.cli.mlp:mlp",
     "train": "sharpdyn.cli.train:train",
+    "reproduce": "sharpdyn.cli.reproduce:reproduce",
 }
 
 

@@ -1,0 +1,102 @@
+"""Figures of the reproduction report (matplotlib ``Figure`` objects, no GUI backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..figures.scan import REGIME_COLORS
+
+
+def save(fig: Figure, out: Path, name: str, *, dpi: int = 110) -> str:
+    """Write ``fig`` to ``out/figures/name`` and return ``name``."""
+    fig.savefig(out / "figures" / name, dpi=dpi)
+    return name
+
+
+def uv_regimes_figure(runs: Mapping[str, Mapping[str, np.ndarray]], *, top: float = 5.0,
+                      floor: float = 1e-16) -> Figure:
+    """Loss, η·ntk and η·sharpness of UV runs (one colour per regime name) against step.
+    Values above ``top`` (a diverging run) are cut where they leave the axes and marked
+    with the step of divergence; losses are floored at ``floor`` for the log axis."""
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3)
+    colors = {"lazy": "tab:gray", "catapult": "tab:orange", "divergence": "tab:red", "reduction": "tab:purple",
+              "plateau": "tab:brown", "sharpening": "tab:green", "edge_of_stability": "tab:blue"}
+    last = 1
+    for name, r in runs.items():
+        steps = np.arange(r["loss"].size)
+        last = max(last, int(steps[-1]))
+        kw = {"color": colors.get(name), "lw": 1.2, "label": name.replace("_", " ")}
+        ok = np.isfinite(r["loss"])
+        axes[0].plot(steps[ok], np.maximum(r["loss"][ok], floor), **kw)
+        for ax, field in ((axes[1], "ntk"), (axes[2], "sharpness")):
+            z = r["lr"] * r[field]
+            out = ~(np.isfinite(z) & (z <= top))
+            stop = int(np.argmax(out)) if out.any() else z.size
+            ax.plot(steps[:stop], z[:stop], **kw)
+            if stop < z.size:
+                ax.annotate(f"{name.replace('_', ' ')}: off scale from step {stop}", (steps[max(stop - 1, 0)], top),
+                            xytext=(0, -12), textcoords="offset points", fontsize=7, color=kw["color"], ha="right")
+    axes[0].set(yscale="log", xscale="symlog", xlabel="step", ylabel=f"loss (f − y)²/2 (floored at {floor:g})",
+                title="loss", xlim=(0, last))
+    for ax, what in ((axes[1], "η · ntk"), (axes[2], "η · sharpness (Hessian)")):
+        ax.axhline(2.0, color="k", ls=":", lw=1, label="2 (edge of stability)")
+        ax.set(xscale="symlog", xlabel="step", ylabel=what, title=what, ylim=(0.0, top), xlim=(0, last))
+    axes[2].legend(fontsize=7, loc="center right")
+    return fig
+
+
+def regime_map_figure(regime: np.ndarray, x: np.ndarray, y: np.ndarray, *, xlabel: str, ylabel: str, title: str,
+                      lines: Sequence[tuple[str, float, str]] = (), log_x: bool = False) -> Figure:
+    """Regime labels (codes of :mod:`sharpdyn.regimes`) on a grid ``regime[ix, iy]`` with
+    optional vertical reference lines ``(axis, value, label)``."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    from .. import regimes
+
+    names = list(regimes.REGIMES)
+    cmap = ListedColormap([REGIME_COLORS[n] for n in names])
+    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names))
+    fig = Figure(figsize=(6.2, 4.2), layout="constrained")
+    ax = fig.subplots()
+    ax.pcolormesh(_edges(x, log_x), _edges(y, False), np.asarray(regime).T, cmap=cmap, norm=norm)
+    for axis, value, label in lines:
+        if axis == "x":
+            ax.axvline(value, color="k", ls="--", lw=1)
+            ax.text(value, 1.01, label, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
+    present = sorted(set(np.asarray(regime).ravel().tolist()))
+    ax.legend(handles=[Patch(color=REGIME_COLORS[names[i]], label=names[i].replace("_", " ")) for i in present],
+              fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xscale="log" if log_x else "linear")
+    return fig
+
+
+def _edges(v: np.ndarray, log: bool) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    if v.size == 1:
+        return np.array([v[0] * 0.9, v[0] * 1.1]) if log else np.array([v[0] - 0.5, v[0] + 0.5])
+    w = np.log(v) if log else v
+    mid = (w[1:] + w[:-1]) / 2
+    e = np.concatenate([[w[0] - (mid[0] - w[0])], mid, [w[-1] + (w[-1] - mid[-1])]])
+    return np.exp(e) if log else e
+
+
+def series_figure(series: Sequence[tuple[str, np.ndarray, np.ndarray]], *, ylabel: str, title: str,
+                  hline: tuple[float, str] | None = None, log_y: bool = False, xlabel: str = "step") -> Figure:
+    """Several ``(label, x, y)`` curves on one axes, optional horizontal reference line."""
+    fig = Figure(figsize=(6.2, 4.0), layout="constrained")
+    ax = fig.subplots()
+    for label, x, y in series:
+        ok = np.isfinite(y)
+        ax.plot(np.asarray(x)[ok], np.asarray(y)[ok], lw=1.1, label=label)
+    if hline is not None:
+        ax.axhline(hline[0], color="k", ls=":", lw=1, label=hline[1])
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, yscale="log" if log_y else "linear")
+    ax.legend(fontsize=7)
+    return fig
+
