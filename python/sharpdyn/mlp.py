@@ -625,6 +625,7 @@ def train(
     lanczos_tol: float = TRAIN_LANCZOS_TOL,
     lanczos_max_iter: int = 100,
     divergence_factor: float = 1e12,
+    initial_params: Any = None,
 ) -> TrainingRuns:
     """Train a grid of MLPs (hidden width x learning rate x seed) at once, in C++ with OpenMP.
 
@@ -658,6 +659,10 @@ def train(
     divergence_factor:
         A run diverges at the first step with loss not finite or above
         ``divergence_factor * (L_0 + 1)``; it stops there (loss NaN from that step on).
+    initial_params:
+        Optional starting parameters instead of :func:`init_params`: ``(P,)`` for every run,
+        or ``(R, P)`` one per entry of the ``lr``/``c`` axis (for every seed); not with
+        ``widths``. E.g. the final ``params`` of an earlier call, to continue its runs.
     """
     if not isinstance(spec, MLPSpec):
         raise TypeError(f"spec must be an MLPSpec, got {type(spec).__name__}")
@@ -690,25 +695,37 @@ def train(
 
     Wn, Rn, Sn = len(specs), axis.shape[0], len(seed_list)
     inits = {(w, s): init_params(sp, seed) for w, sp in enumerate(specs) for s, seed in enumerate(seed_list)}
+    start = None
+    if initial_params is not None:
+        if widths is not None:
+            raise ValueError("initial_params cannot be combined with widths")
+        start = as_float_array(initial_params, "initial_params")
+        if start.shape == (spec.num_params,):
+            start = np.broadcast_to(start, (Rn, spec.num_params))
+        if start.shape != (Rn, spec.num_params):
+            raise ValueError(f"initial_params must have shape ({spec.num_params},) or ({Rn}, {spec.num_params}), "
+                             f"got {start.shape}")
     lr_grid = np.empty((Wn, Rn, Sn))
     for w, sp in enumerate(specs):
         for s, seed in enumerate(seed_list):
             if c is None:
                 lr_grid[w, :, s] = axis
             else:
-                lam0 = MLP.from_spec(sp, params=inits[w, s]).sharpness(x, y, method="hvp", seed=seed)
-                if not lam0 > 0:
-                    raise ValueError(
-                        f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead"
-                    )
-                lr_grid[w, :, s] = axis / lam0
+                for r in range(Rn) if start is not None else (None,):
+                    p0 = inits[w, s] if r is None else start[r]
+                    lam0 = MLP.from_spec(sp, params=p0).sharpness(x, y, method="hvp", seed=seed)
+                    if not lam0 > 0:
+                        raise ValueError(
+                            f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead"
+                        )
+                    lr_grid[w, slice(None) if r is None else r, s] = axis[slice(None) if r is None else r] / lam0
 
     net_index, init_list, lrs, run_seeds, order_index = [], [], [], [], []
     for w in range(Wn):
         for r in range(Rn):
             for s in range(Sn):
                 net_index.append(w)
-                init_list.append(inits[w, s])
+                init_list.append(inits[w, s] if start is None else np.ascontiguousarray(start[r], dtype=np.float64))
                 lrs.append(lr_grid[w, r, s])
                 run_seeds.append(seed_list[s])
                 order_index.append(s)
