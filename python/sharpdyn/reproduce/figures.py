@@ -100,3 +100,96 @@ def series_figure(series: Sequence[tuple[str, np.ndarray, np.ndarray]], *, ylabe
     ax.legend(fontsize=7)
     return fig
 
+
+
+def bifurcation_figure(b, *, title: str, reference=None) -> Figure:
+    """Late-time η·sharpness against c (coloured by period), the finite-time Lyapunov
+    exponent below, and the power spectra of three runs at the right. ``reference`` is an
+    optional ``(x, states, label)`` minimal-model diagram drawn on the same normalised axis."""
+    fig = Figure(figsize=(12, 6.5), layout="constrained")
+    grid = fig.add_gridspec(2, 3 if reference is None else 4, height_ratios=[3, 1.3])
+    ax = fig.add_subplot(grid[0, 0:2])
+    axl = fig.add_subplot(grid[1, 0:2], sharex=ax)
+    axs = fig.add_subplot(grid[:, 2])
+    c = np.asarray(b.c)
+    period = np.asarray(b.period)
+    cmap = {1: "tab:gray", 2: "tab:blue", 4: "tab:green", 8: "tab:purple", 0: "tab:red", -1: "k"}
+    seen = set()
+    for i, ci in enumerate(c):
+        es = np.asarray(b.eta_sharpness[i])
+        ok = np.isfinite(es)
+        p = int(period[i])
+        col = cmap.get(p, "tab:orange")
+        lab = {0: "aperiodic / chaotic", -1: "diverged"}.get(p, f"period {p}")
+        if ok.any():
+            ax.scatter(np.full(ok.sum(), ci), es[ok], s=3, color=col, label=None if lab in seen else lab)
+            seen.add(lab)
+    ax.axhline(2.0, color="k", ls=":", lw=1, label="η·sharpness = 2")
+    div = c[np.asarray(b.diverged)]
+    if div.size:
+        ax.axvspan(div.min(), c.max(), color="0.9", zorder=0, label="diverged")
+    ax.set(ylabel="late-time η · sharpness", title=title)
+    ax.legend(fontsize=7, loc="upper left")
+    lam = np.asarray(b.lyapunov)
+    ok = np.isfinite(lam)
+    axl.plot(c[ok], lam[ok], "-o", ms=3, color="k")
+    axl.axhline(0.0, color="tab:red", lw=0.8)
+    axl.set(xlabel="c = η λ₀", ylabel="FTLE (per step)")
+    live = np.nonzero(~np.asarray(b.diverged))[0]
+    picks = live[np.linspace(0, live.size - 1, min(3, live.size)).astype(int)] if live.size else []
+    for i in picks:
+        ps = b.power_spectrum(int(i))
+        axs.semilogy(ps.frequency, np.maximum(ps.power, ps.power.max() * 1e-14), lw=0.8, label=f"c = {c[i]:.3g}")
+    for f in (0.5, 0.25):
+        axs.axvline(f, color="gray", lw=0.5, ls=":")
+    axs.set(xlabel="frequency (cycles per step; dotted 1/2, 1/4)", ylabel="PSD of η·sharpness",
+            title="power spectra")
+    if len(picks):
+        axs.legend(fontsize=7)
+    if reference is not None:
+        x, states, label = reference
+        axr = fig.add_subplot(grid[:, 3])
+        xx = np.repeat(np.asarray(x), states.shape[1])
+        yy = np.asarray(states).ravel()
+        ok = np.isfinite(yy)
+        axr.scatter(xx[ok], yy[ok], s=0.5, color="tab:blue")
+        axr.axhline(2.0, color="k", ls=":", lw=1)
+        axr.set(xlabel="normalised learning rate", ylabel="late-time η · sharpness", title=label)
+    return fig
+
+
+def correspondence_figure(b, fit, rows: np.ndarray, *, title: str) -> Figure:
+    """Measured late-time η·sharpness of the fitted runs against c with the fitted UV model's
+    attractor overlaid, and the UV orbit diagram over Y on the right."""
+    from .. import chaos
+
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    ax, axr = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    c = np.asarray(b.c)[rows]
+    for i, ci in enumerate(c):
+        m = np.asarray(b.eta_sharpness)[rows][i]
+        p = np.asarray(fit.predicted)[i]
+        ax.scatter(np.full(m.size, ci), m, s=4, color="tab:blue", label="network" if i == 0 else None)
+        ok = np.isfinite(p)
+        ax.scatter(np.full(ok.sum(), ci), p[ok], s=14, marker="x", color="tab:red",
+                   label=f"UV model, Y = {fit.alpha:.3g}·η" if i == 0 else None)
+    ax.axhline(2.0, color="k", ls=":", lw=1, label="η·sharpness = 2")
+    ax.set(xlabel="c = η λ₀", ylabel="late-time η · sharpness", title=f"{title}: UV fit")
+    ax.legend(fontsize=7)
+    Y = np.linspace(0.9, 1.7, 400)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        d = chaos.orbit_diagram("uv", Y, x0=np.ascontiguousarray(np.broadcast_to([-0.8, 1.3], (Y.size, 2))),
+                                n_transient=3000, n_keep=200, observable="sharpness", threads=1)
+    yy = d.states.ravel()
+    xx = np.repeat(Y, d.states.shape[1])
+    ok = np.isfinite(yy)
+    axr.scatter(xx[ok], yy[ok], s=0.3, color="0.4")
+    fy = np.asarray(fit.Y)
+    axr.axvspan(float(np.nanmin(fy)), float(np.nanmax(fy)), color="tab:red", alpha=0.15, label="fitted Y range")
+    axr.axhline(2.0, color="k", ls=":", lw=1)
+    axr.set(xlabel="Y (UV model; r = 1 + Y)", ylabel="late-time η · sharpness", title="UV model orbit diagram")
+    axr.legend(fontsize=7)
+    return fig

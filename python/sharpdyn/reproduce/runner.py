@@ -59,7 +59,7 @@ def _client(scheduler: str, n_pending: int) -> tuple[Any, Any]:
         raise ImportError("scheduler needs Dask distributed: pip install sharpdyn[scan], or use scheduler='sync'") from exc
     if scheduler == LOCAL:
         workers = max(1, min(os.cpu_count() or 1, n_pending))
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
         return Client(cluster), cluster
     return Client(scheduler), None
