@@ -159,3 +159,21 @@ def test_errors_name_the_argument():
         Bifurcation.from_runs([a, b])
     with pytest.raises(ValueError, match="i must"):
         a.power_spectrum(3)
+
+
+def test_mlp_train_initial_params_continues_a_run():
+    """mlp.train(initial_params=...) from the final parameters of 25 steps continues exactly as
+    one run of 40 steps."""
+    X, Y = _data()
+    lrs = [0.1, 0.4]
+    whole = mlp.train(SPEC, X, Y, lr=lrs, steps=40, sharpness_every=5)
+    head = mlp.train(SPEC, X, Y, lr=lrs, steps=25, sharpness_every=5)
+    tail = mlp.train(SPEC, X, Y, lr=lrs, steps=15, sharpness_every=5, initial_params=head.params[0][:, 0, :])
+    np.testing.assert_array_equal(tail.loss[0, :, 0], whole.loss[0, :, 0, 25:])
+    np.testing.assert_array_equal(tail.params[0], whole.params[0])
+    shared = mlp.train(SPEC, X, Y, lr=lrs, steps=3, initial_params=mlp.init_params(SPEC, 0))
+    np.testing.assert_array_equal(shared.loss[0, :, 0], whole.loss[0, :, 0, :4])
+    with pytest.raises(ValueError, match="initial_params"):
+        mlp.train(SPEC, X, Y, lr=lrs, steps=3, initial_params=np.zeros((3, SPEC.num_params)))
+    with pytest.raises(ValueError, match="initial_params"):
+        mlp.train(SPEC, X, Y, c=[1.0], steps=3, initial_params=mlp.init_params(SPEC, 0))
