@@ -80,3 +80,24 @@ def test_errors_name_the_argument():
         detect_period(3.0)
     with pytest.raises(ValueError, match="window"):
         detect_period(np.zeros(200), max_period=8, window=9)
+
+
+def test_a_cycle_with_changing_amplitude_needs_the_phase_detrending():
+    """Real networks at the edge of stability: a 2- or 4-cycle whose centre and amplitude both
+    drift. Only the per-phase test accepts it; none of the tests accepts a divisor period."""
+    r, want = _between_doublings()
+    orbits = cubic.iterate(0.3, r, 30_000)[-192:].T
+    t = np.arange(192)
+    centre = orbits.mean(axis=1, keepdims=True)
+    modulated = centre + (orbits - centre) * (1 + 0.002 * t) + 1e-3 * t
+    np.testing.assert_array_equal(detect_period(modulated), want)
+    np.testing.assert_array_equal(detect_period(modulated, detrend="phase"), want)
+    assert np.all(detect_period(modulated[1:], detrend="linear")[1:] == 0)
+    # an exact 4-cycle is never read as 2, an exact 2-cycle never as 1
+    four = np.tile([0.1, 0.5, 0.12, 0.9], 48)
+    two = np.tile([0.1, 0.5], 96)
+    for mode in ("phase", "linear", "none"):
+        assert detect_period(four, detrend=mode) == 4
+        assert detect_period(two, detrend=mode) == 2
+    with pytest.raises(ValueError, match="detrend"):
+        detect_period(two, detrend="quadratic")

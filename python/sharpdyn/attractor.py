@@ -6,18 +6,25 @@
 period up to ``max_period`` fits (chaotic or quasi-periodic), -1 when the run diverged.
 
 Real networks drift: at the edge of stability the sharpness cycles about ``2/lr`` while the loss
-keeps falling and the cycle's centre moves slowly. A drifting period-``p`` series
-``s_t = c_t + D(t)`` (``c`` exactly periodic, ``D`` smooth) has ``p``-step increments
-``s_{t+p} - s_t = D(t+p) - D(t) ~ p D'(t)`` that change only slowly from one step to the next,
-whereas for any other ``p`` they jump by the cycle's own amplitude. So with ``detrend=True``
-(default) a period ``p`` is accepted when
+keeps falling, the cycle's centre moves slowly and its amplitude grows or shrinks. Three tests of a
+candidate period ``p`` are offered (``detrend``), each required for every ``t`` of the window:
 
-    | (s_{t+1+p} - s_{t+1}) - (s_{t+p} - s_t) | <= rtol * scale     for every t of the window,
+- ``"none"`` (exact repetition): ``|s_{t+p} - s_t| <= rtol * scale``.
+- ``"linear"`` (a cycle plus a drift common to all phases): the ``p``-step increments
+  ``e_t = s_{t+p} - s_t`` of ``s_t = c_t + D(t)`` are ``~ p D'(t)`` and change slowly, so
+  ``|e_{t+1} - e_t| <= rtol * scale``. Exact for a cycle plus a linear drift.
+- ``"phase"`` (default; each phase of the cycle drifts on its own, e.g. a cycle whose centre
+  *and* amplitude change slowly): ``|e_{t+p} - e_t| = |s_{t+2p} - 2 s_{t+p} + s_t| <= rtol * scale``.
+  Exact for a cycle whose every phase drifts linearly; tolerates curvature of the drift up to
+  ``rtol * scale / p^2``.
 
-which is exact for a cycle plus a linear drift and tolerates curvature of the drift up to
-``rtol * scale / p``. With ``detrend=False`` the plain test ``|s_{t+p} - s_t| <= rtol * scale``
-is used. ``scale`` is the spread (max - min) of the window, floored at
-``floor * max|s|`` so that a converged series (spread at rounding level) still reads as period 1.
+None of them accepts a divisor of the true period of a cycle (for an exact ``2p``-cycle the
+``"phase"`` quantity at lag ``p`` is ``2 |s_t - s_{t+p}|``), nor any ``p`` for a chaotic orbit,
+whose ``p``-step differences jump by the attractor's own size. A cycle that slowly decays onto a
+fixed point (a multiplier near -1) reads as the cycle it still is within the window; use the
+Lyapunov exponent or a longer run to tell it from a persistent one. ``scale`` is the spread
+(max - min) of the window, floored at ``floor * max|s|`` so that a converged series (spread at
+rounding level) still reads as period 1.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import positive_float, positive_int
+from .validation import one_of, positive_float, positive_int
 
 __all__ = ["detect_period"]
 
@@ -51,7 +58,7 @@ def detect_period(
     max_period: int = 64,
     rtol: float = 1e-3,
     window: int | None = None,
-    detrend: bool = True,
+    detrend: bool | str = "phase",
     floor: float = 1e-9,
 ) -> np.ndarray:
     """Period of the attractor of each series (last axis is time).
@@ -60,7 +67,7 @@ def detect_period(
     ----------
     series:
         Array ``(..., T)`` of samples one step apart (e.g. ``lr * sharpness`` of the last ``T``
-        steps of a run). ``T >= 2 * max_period`` (or ``>= window``).
+        steps of a run). ``T >= 2 * max_period`` (``>= window`` if given).
     max_period:
         Largest period looked for (>= 1).
     rtol:
@@ -68,10 +75,12 @@ def detect_period(
         cycles of real networks measured with ~1e-7 accurate eigensolvers, and is far below the
         splitting of a doubled cycle except very close to its doubling point.
     window:
-        Number of last samples examined (default ``2 * max_period``; at least ``max_period + 2``).
+        Number of last samples examined (default ``min(T, 3 * max_period)``; at least
+        ``max_period + 2``). With ``"phase"``, periods ``p > window / 3`` (fewer than ``p``
+        second differences in the window) are tested with ``"linear"`` instead.
     detrend:
-        Accept a drifting cycle (increments that change by at most ``rtol * scale`` per step),
-        see the module docstring; ``False`` asks for exact repetition.
+        ``"phase"`` (default), ``"linear"`` (or ``True``) or ``"none"`` (or ``False``): how a
+        drifting cycle is accepted, see the module docstring.
     floor:
         ``scale = max(max - min, floor * max|s|)`` over the window.
 
@@ -87,15 +96,21 @@ def detect_period(
     fl = float(floor)
     if not (np.isfinite(fl) and fl >= 0):
         raise ValueError(f"floor must be a finite number >= 0, got {floor!r}")
-    if not isinstance(detrend, (bool, np.bool_)):
-        raise ValueError(f"detrend must be a bool, got {detrend!r}")
-    W = 2 * mp if window is None else positive_int(window, "window")
-    if W < mp + 2:
-        raise ValueError(f"window must be >= max_period + 2 = {mp + 2}, got {W}")
+    if isinstance(detrend, (bool, np.bool_)):
+        detrend = "linear" if detrend else "none"
+    one_of(detrend, "detrend", ("none", "linear", "phase"))
     T = s.shape[-1]
-    if T < W:
-        raise ValueError(f"series has {T} samples along its last axis; max_period={mp} needs at least "
-                         f"{W} (2 * max_period, or window)")
+    if window is None:
+        if T < 2 * mp:
+            raise ValueError(f"series has {T} samples along its last axis; max_period={mp} needs at least "
+                             f"{2 * mp} (2 * max_period)")
+        W = min(T, 3 * mp)
+    else:
+        W = positive_int(window, "window")
+        if W < mp + 2:
+            raise ValueError(f"window must be >= max_period + 2 = {mp + 2}, got {W}")
+        if T < W:
+            raise ValueError(f"series has {T} samples along its last axis, fewer than window={W}")
     lead = s.shape[:-1]
     flat = s.reshape(-1, T)
     bad = ~np.all(np.isfinite(flat), axis=1)
@@ -109,7 +124,12 @@ def detect_period(
         if not todo.any():
             break
         inc = w[todo, p:] - w[todo, :-p]
-        dev = np.abs(np.diff(inc, axis=1)) if detrend else np.abs(inc)
+        if detrend == "phase" and W >= 3 * p:
+            dev = np.abs(inc[:, p:] - inc[:, :-p])
+        elif detrend == "linear":
+            dev = np.abs(np.diff(inc, axis=1))
+        else:
+            dev = np.abs(inc)
         ok = np.all(dev <= thresh[todo, None], axis=1)
         idx = np.flatnonzero(todo)[ok]
         out[idx] = p

@@ -388,6 +388,7 @@ def torch_bifurcation_run(
     max_period: int | None = None,
     period_rtol: float = 1e-3,
     tol: float = 1e-6,
+    eig_tol: float | None = None,
 ) -> Bifurcation:
     """One learning rate of :func:`torch_bifurcation` (an ``L = 1`` :class:`Bifurcation`;
     combine many with :meth:`Bifurcation.from_runs`).
@@ -396,7 +397,8 @@ def torch_bifurcation_run(
     :func:`sharpdyn.torch.train`: ``steps`` updates with the sharpness every ``sharpness_every``,
     then ``n_keep`` more with the sharpness every step and ``lyapunov=True`` (tangent vector
     propagated with exact HVPs). ``c`` (instead of ``lr``; pass ``lr=None``) is recorded as given;
-    ``tol`` is the Lanczos relative residual of each measurement.
+    ``tol`` is the Lanczos relative residual of each measurement, ``eig_tol`` the optional
+    eigenvalue-error stop of :func:`sharpdyn.torch.train` (fewer HVPs for warm-started measurements).
     """
     from .torch import train as _train
 
@@ -413,14 +415,15 @@ def torch_bifurcation_run(
     model = model_factory(seed)
     if device is not None:
         model = model.to(device)
-    first = _train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed, tol=tol)
+    first = _train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed, tol=tol,
+                   eig_tol=eig_tol)
     eta_sh = np.full((1, n_keep), np.nan)
     loss_late = np.full((1, n_keep), np.nan)
     lyap = np.full(1, np.nan)
     diverged, at = first.diverged, first.diverged_at
     if not diverged:
         second = _train(model, data, lr=eta, steps=n_keep, loss=loss, sharpness_every=1, seed=seed, tol=tol,
-                        lyapunov=True)
+                        eig_tol=eig_tol, lyapunov=True)
         sh = second.sharpness[:n_keep]
         eta_sh[0, :sh.size] = eta * sh
         loss_late[0] = second.loss[:n_keep]
@@ -442,7 +445,7 @@ def torch_bifurcation_run(
         "backend": "torch", "model": getattr(model_factory, "__name__", repr(model_factory)), "loss": str(loss),
         "n_examples": int(len(data[0])), "lr": [eta], "c": None if c is None else [float(c)], "steps": steps,
         "n_keep": n_keep, "sharpness_every": every, "seed": seed, "lyapunov_skip": skip, "max_period": mp,
-        "period_rtol": rtol, "tol": tol, "device": None if device is None else str(device),
+        "period_rtol": rtol, "tol": tol, "eig_tol": eig_tol, "device": None if device is None else str(device),
     }
     sharp0 = np.array([first.sharpness[0] if first.sharpness.size else np.nan])
     return _finish(lr=np.array([eta]), sharpness0=sharp0, steps=steps, n_keep=n_keep, eta_sharpness=eta_sh,
@@ -467,6 +470,7 @@ def torch_bifurcation(
     max_period: int | None = None,
     period_rtol: float = 1e-3,
     tol: float = 1e-6,
+    eig_tol: float | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Bifurcation:
     """Bifurcation diagram of any PyTorch model over learning rates (or ``c = lr * lambda_0``):
@@ -485,7 +489,7 @@ def torch_bifurcation(
         runs.append(torch_bifurcation_run(model_factory, data, float(eta), steps=steps, n_keep=n_keep, loss=loss,
                                           sharpness_every=sharpness_every, seed=seed, device=device,
                                           lyapunov_skip=lyapunov_skip, max_period=max_period,
-                                          period_rtol=period_rtol, tol=tol))
+                                          period_rtol=period_rtol, tol=tol, eig_tol=eig_tol))
         if progress is not None:
             progress(i + 1)
     out = Bifurcation.from_runs(runs)

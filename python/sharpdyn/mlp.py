@@ -661,8 +661,8 @@ def train(
         ``divergence_factor * (L_0 + 1)``; it stops there (loss NaN from that step on).
     initial_params:
         Optional starting parameters instead of :func:`init_params`: ``(P,)`` for every run,
-        or ``(R, P)`` one per entry of the ``lr``/``c`` axis (for every seed); not with
-        ``widths``. E.g. the final ``params`` of an earlier call, to continue its runs.
+        or ``(R, P)`` one per entry of ``lr`` (for every seed); with ``lr`` only (not ``c`` or
+        ``widths``). E.g. the final ``params`` of an earlier call, to continue its runs.
     """
     if not isinstance(spec, MLPSpec):
         raise TypeError(f"spec must be an MLPSpec, got {type(spec).__name__}")
@@ -697,8 +697,8 @@ def train(
     inits = {(w, s): init_params(sp, seed) for w, sp in enumerate(specs) for s, seed in enumerate(seed_list)}
     start = None
     if initial_params is not None:
-        if widths is not None:
-            raise ValueError("initial_params cannot be combined with widths")
+        if widths is not None or c is not None:
+            raise ValueError("initial_params works with lr only (not with widths or c)")
         start = as_float_array(initial_params, "initial_params")
         if start.shape == (spec.num_params,):
             start = np.broadcast_to(start, (Rn, spec.num_params))
@@ -711,14 +711,12 @@ def train(
             if c is None:
                 lr_grid[w, :, s] = axis
             else:
-                for r in range(Rn) if start is not None else (None,):
-                    p0 = inits[w, s] if r is None else start[r]
-                    lam0 = MLP.from_spec(sp, params=p0).sharpness(x, y, method="hvp", seed=seed)
-                    if not lam0 > 0:
-                        raise ValueError(
-                            f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead"
-                        )
-                    lr_grid[w, slice(None) if r is None else r, s] = axis[slice(None) if r is None else r] / lam0
+                lam0 = MLP.from_spec(sp, params=inits[w, s]).sharpness(x, y, method="hvp", seed=seed)
+                if not lam0 > 0:
+                    raise ValueError(
+                        f"c: initial sharpness of width {width_axis[w]}, seed {seed} is {lam0} <= 0; give lr instead"
+                    )
+                lr_grid[w, :, s] = axis / lam0
 
     net_index, init_list, lrs, run_seeds, order_index = [], [], [], [], []
     for w in range(Wn):

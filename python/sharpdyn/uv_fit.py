@@ -245,6 +245,8 @@ class UVBifurcationFit:
         ``(L, n_keep)`` the model attractor at ``Y`` (``lr * sharpness``; NaN where it escapes).
     rms_error:
         ``(L,)`` per-run rms quantile error relative to the measured spread (NaN where not used).
+    rms_error_level:
+        ``(L,)`` the same error relative to the measured mean (i.e. to ``lr * sharpness ~ 2``).
     rms_error_mean:
         The mean of ``rms_error`` over the used runs.
     settings:
@@ -260,6 +262,7 @@ class UVBifurcationFit:
     period_model: np.ndarray
     predicted: np.ndarray
     rms_error: np.ndarray
+    rms_error_level: np.ndarray
     rms_error_mean: float
     settings: dict
 
@@ -340,10 +343,13 @@ def fit_uv_bifurcation(
     model_per = np.where(np.all(np.isfinite(pred), axis=1),
                          detect_period(np.nan_to_num(pred), max_period=_max_period(n_keep), rtol=rtol), -1)
     err = np.full(eta.size, np.nan)
-    err[idx] = np.sqrt(np.mean((_quantiles(pred[idx], n_q) - mq) ** 2, axis=-1)) / spread
+    err_level = np.full(eta.size, np.nan)
+    rms = np.sqrt(np.mean((_quantiles(pred[idx], n_q) - mq) ** 2, axis=-1))
+    err[idx] = rms / spread
+    err_level[idx] = rms / np.mean(np.abs(S[idx]), axis=1)
     return UVBifurcationFit(
         lr=eta, alpha=alpha, Y=Yfit, Y_single=Y_single, used=used, period_measured=per,
-        period_model=model_per.astype(np.int64), predicted=pred, rms_error=err,
+        period_model=model_per.astype(np.int64), predicted=pred, rms_error=err, rms_error_level=err_level,
         rms_error_mean=float(np.nanmean(err[idx])),
         settings=dict(opts, n_alpha=n_alpha),
     )
