@@ -52,27 +52,36 @@ def uv_regimes_figure(runs: Mapping[str, Mapping[str, np.ndarray]], *, top: floa
 
 def regime_map_figure(regime: np.ndarray, x: np.ndarray, y: np.ndarray, *, xlabel: str, ylabel: str, title: str,
                       lines: Sequence[tuple[str, float, str]] = (), log_x: bool = False) -> Figure:
-    """Regime labels (codes of :mod:`sharpdyn.regimes`) on a grid ``regime[ix, iy]`` with
-    optional vertical reference lines ``(axis, value, label)``."""
+    """Regime labels (codes of :mod:`sharpdyn.regimes`) on a grid ``regime[ix, iy]``: ``x``
+    continuous (log if ``log_x``), ``y`` categorical (one row per value), with vertical
+    reference lines ``(axis, value, label)``."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
+    from matplotlib.ticker import ScalarFormatter
 
     from .. import regimes
 
     names = list(regimes.REGIMES)
     cmap = ListedColormap([REGIME_COLORS[n] for n in names])
     norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names))
-    fig = Figure(figsize=(6.2, 4.2), layout="constrained")
+    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
     ax = fig.subplots()
-    ax.pcolormesh(_edges(x, log_x), _edges(y, False), np.asarray(regime).T, cmap=cmap, norm=norm)
+    rows = np.arange(len(y), dtype=float)
+    ax.pcolormesh(_edges(x, log_x), _edges(rows, False), np.asarray(regime).T, cmap=cmap, norm=norm)
     for axis, value, label in lines:
         if axis == "x":
             ax.axvline(value, color="k", ls="--", lw=1)
-            ax.text(value, 1.01, label, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
+            ax.text(value, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, ha="right",
+                    va="bottom", fontsize=7)
     present = sorted(set(np.asarray(regime).ravel().tolist()))
     ax.legend(handles=[Patch(color=REGIME_COLORS[names[i]], label=names[i].replace("_", " ")) for i in present],
               fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xscale="log" if log_x else "linear")
+    ax.set_yticks(rows, [f"{v:g}" for v in y])
+    if log_x:
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ScalarFormatter())
+        ax.tick_params(axis="x", which="minor", labelsize=7)
     return fig
 
 
@@ -102,11 +111,11 @@ def series_figure(series: Sequence[tuple[str, np.ndarray, np.ndarray]], *, ylabe
 
 
 
-def bifurcation_figure(b, *, title: str, reference=None) -> Figure:
+def bifurcation_figure(b, *, title: str, reference=None, onset: float | None = None) -> Figure:
     """Late-time η·sharpness against c (coloured by period), the finite-time Lyapunov
     exponent below, and the power spectra of three runs at the right. ``reference`` is an
     optional ``(x, states, label)`` minimal-model diagram drawn on the same normalised axis."""
-    fig = Figure(figsize=(12, 6.5), layout="constrained")
+    fig = Figure(figsize=(12 if reference is None else 15, 6.5), layout="constrained")
     grid = fig.add_gridspec(2, 3 if reference is None else 4, height_ratios=[3, 1.3])
     ax = fig.add_subplot(grid[0, 0:2])
     axl = fig.add_subplot(grid[1, 0:2], sharex=ax)
@@ -130,6 +139,9 @@ def bifurcation_figure(b, *, title: str, reference=None) -> Figure:
         ax.axvspan(div.min(), c.max(), color="0.9", zorder=0, label="diverged")
     ax.set(ylabel="late-time η · sharpness", title=title)
     ax.legend(fontsize=7, loc="upper left")
+    if onset is not None and onset > 0:
+        top = ax.secondary_xaxis("top", functions=(lambda x: x / onset, lambda x: x * onset))
+        top.set_xlabel(f"c / c₁ (c₁ = {onset:.3g}: onset of the edge of stability)", fontsize=8)
     lam = np.asarray(b.lyapunov)
     ok = np.isfinite(lam)
     axl.plot(c[ok], lam[ok], "-o", ms=3, color="k")
@@ -154,7 +166,7 @@ def bifurcation_figure(b, *, title: str, reference=None) -> Figure:
         ok = np.isfinite(yy)
         axr.scatter(xx[ok], yy[ok], s=0.5, color="tab:blue")
         axr.axhline(2.0, color="k", ls=":", lw=1)
-        axr.set(xlabel="normalised learning rate", ylabel="late-time η · sharpness", title=label)
+        axr.set(xlabel="Y / Y₁ (compare c / c₁ on the left)", ylabel="late-time η · sharpness", title=label)
     return fig
 
 

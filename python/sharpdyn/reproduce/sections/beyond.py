@@ -33,8 +33,9 @@ def tasks(cfg: ReproduceConfig) -> list[Task]:
         for c in cfg.pick([1.0, 3.0], [0.5, 1.0, 2.0, 3.0, 4.0]):
             out.append(Task(f"{edge.__name__}:torch_diagram_run",
                             {"arch": arch, "norm": norm, "dataset": dataset, "root": root, "n": cfg.pick(64, 1000),
-                             "seed": cfg.seed, "width": cfg.pick(8, 32), "c": float(c), "steps": cfg.pick(200, 3000),
-                             "n_keep": cfg.pick(32, 256), "every": 5}, f"{_label(arch, norm)} c={c:g}"))
+                             "seed": cfg.seed, "width": cfg.pick(8, 32), "c": float(c), "steps": cfg.pick(150, 3000),
+                             "n_keep": cfg.pick(24, 256), "every": cfg.pick(10, 5), "tol": cfg.pick(1e-4, 1e-6),
+                             "eig_tol": cfg.pick(1e-4, None)}, f"{_label(arch, norm)} c={c:g}"))
     return out
 
 

@@ -29,7 +29,7 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
 
     sec = SectionResult(KEY, TITLE, PAPER)
     for name, b in edge.diagrams(cfg, results).items():
-        short = "fcn" if name.startswith("FCN") else "cnn"
+        short = edge.SHORT[list(edge.diagrams(cfg, results)).index(name)]
         es = np.asarray(b.eta_sharpness)
         live = ~np.asarray(b.diverged) & np.all(np.isfinite(es), axis=1)
         at_edge = live & (np.max(np.where(np.isfinite(es), es, 0.0), axis=1) >= 1.9)
