@@ -8,6 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .checks import add_note
+
 
 def power_spectrum(series: Any, *, spacing: float = 1.0, segment: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Welch power spectral density of a finite 1-d series (mean removed, Hann window,
@@ -53,7 +55,11 @@ def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = No
     ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
     ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
     ax_r.axhline(1.0, color="k", lw=0.8, ls="--")
-    ax_r.set(xlabel="step", ylabel="η λ_max / 2", title="sharpness / (2/η)")
+    ax_r.set(xlabel="step", ylabel="η λ_max / 2", title="sharpness / (2/η) (dashed: edge of stability)")
     ax_p.set(xlabel="frequency (cycles / step)", ylabel="power", title="sharpness spectrum (late)")
+    if not ax_p.lines:
+        counts = ", ".join(str(int(len(tr.sharpness) * late_fraction)) for tr in trajectories)
+        add_note(ax_p, "no spectrum: it needs ≥ 8 sharpness samples\nin the late part of a run "
+                       f"(here {counts or 'no runs'};\nrun longer or measure more often)", loc="center", fontsize=8)
     ax_loss.legend(fontsize=7)
     return fig
