@@ -220,5 +220,6 @@ def lyapunov(system, pmin, pmax, num, transient, x0, width, target, f0, ntk0, th
     if diverged:
         raise click.ClickException(
             f"--spectra: the orbit diverged at {', '.join(diverged)}, so it has no spectrum"
-            + (f"; spectra_{system}.png shows the other {len(spec_list)}" if spec_list else "; no spectra figure written")
+            + (f"; spectra_{system}.png shows the other {len(spec_list)}" if spec_list
+               else "; no spectra figure written")
             + " (choose parameters where the map stays bounded" + (", r < 3)" if system == "cubic" else ")"))
