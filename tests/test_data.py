@@ -128,3 +128,17 @@ def test_bad_arguments(kwargs, exc, match):
     name = kwargs.pop("name")
     with pytest.raises(exc, match=match):
         data.load(name, **kwargs)
+
+
+def test_mnist_fixture_never_leaves_the_repository(mnist_dir):
+    """Without SHARPDYN_MNIST_DIR the tests read the subset shipped in tests/data/mnist (a clone
+    anywhere, with no sibling folders, runs them)."""
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    subset = tests / "data" / "mnist"
+    for name in data.IDX_FILES["train"] + data.IDX_FILES["test"]:
+        assert data.read_idx(subset / (name + ".gz")).shape[0] == 1000
+    if mnist_full_dir() is None:
+        assert mnist_dir.resolve() == subset
+    assert "/work/" not in (tests / "conftest.py").read_text()
