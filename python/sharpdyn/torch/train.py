@@ -51,7 +51,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         positive_float(self.lr, "lr")
-        nonnegative_int(self.steps, "steps")
+        positive_int(self.steps, "steps")
         positive_int(self.sharpness_every, "sharpness_every")
         if self.batch_size is not None:
             positive_int(self.batch_size, "batch_size")
