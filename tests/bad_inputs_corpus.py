@@ -20,7 +20,8 @@ SETUP = r"""
 import gzip, os, tempfile
 import numpy as np
 import torch
-from sharpdyn import chaos, cubic, data, mlp, scan, spectra, uv
+from sharpdyn import chaos, cubic, data, mlp, regimes, scan, spectra, uv
+from sharpdyn.fixed_points import normalized_jacobian
 import sharpdyn.torch as st
 
 tmp = tempfile.mkdtemp(prefix="sharpdyn-bad-inputs-")
@@ -87,6 +88,10 @@ CORPUS: list[tuple[str, str, str, str]] = [
     ("mlp-hessian-complex", "net.hessian(X2 + 1j, Y1)", V, "X"),
     ("mlp-loss-complex-y", "net.loss(X2, Y1 + 1j)", V, "Y"),
     ("cubic-iterate-complex", "cubic.iterate(0.3 + 1j, 2.5, 10)", V, "x0"),
+    ("cubic-step-complex", "cubic.step(np.array([0.3 + 1j]), 2.5)", V, "x"),
+    ("classify-series-complex", "uv.classify(uv.iterate(0.0, 1.0, lr=0.1, width=8, steps=4)) and "
+     "regimes.classify_series(np.ones(5) + 1j, np.ones(5), lr=0.1)", V, "loss"),
+    ("normalized-jacobian-complex", "normalized_jacobian(np.array(0.1 + 1j), np.array(1.0), 0.5)", V, "g"),
     ("grid-complex-axis", "scan.grid({'c': [1.0 + 1j]}, width=8, steps=3, progress=False)", V, "axis 'c'"),
     ("torch-complex-X", "st.hessian_eigenvalues(model, 'mse', (Xt.to(torch.complex128), Yt))", V, "X"),
     # ---- 3. one rule per argument
@@ -106,6 +111,8 @@ CORPUS: list[tuple[str, str, str, str]] = [
     ("normalized-map-steps-0", "uv.normalized_map(0.0, 1.0, Y=0.5, steps=0)", V, "steps"),
     ("uv-train-steps-0", "uv.train(u0, v0, lr=0.1, steps=0)", V, "steps"),
     ("scan-uv-steps-0", "scan.uv(0.5, 1.0, 0.0, width=8, steps=0)", V, "steps"),
+    ("cubic-iterate-steps-0", "cubic.iterate(0.3, 2.5, 0)", V, "steps"),
+    ("cubic-iterate-huge", "cubic.iterate(np.zeros(10**6), 2.5, 10**9)", V, "steps"),
     ("mlp-train-steps-0", "mlp.train(spec, X2, Y1, lr=0.1, steps=0)", V, "steps"),
     ("torch-train-steps-0", "st.train(model, (Xt, Yt), lr=0.1, steps=0)", V, "steps"),
     ("torch-int-X", "st.hessian_eigenvalues(model, 'mse', (Xt.to(torch.int64), Yt))", T, "X"),

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import parameterization as _param
-from .validation import as_float_array, finite_float, nonnegative_array, positive_float, positive_int
+from .validation import as_float_array, as_real_array, finite_float, nonnegative_array, positive_float, positive_int
 
 __all__ = ["FixedPoint", "ZeroLossLine", "fixed_points", "zero_loss_line", "vector_field", "classify_eigenvalues",
            "normalized_step", "normalized_jacobian"]
@@ -53,8 +53,8 @@ def normalized_step(g: np.ndarray, z: np.ndarray, Y: float) -> tuple[np.ndarray,
 
 def normalized_jacobian(g: np.ndarray, z: np.ndarray, Y: float) -> np.ndarray:
     """Jacobian ``d(g', z')/d(g, z)``, shape ``g.shape + (2, 2)``."""
-    g = np.asarray(g, dtype=np.float64)
-    z = np.asarray(z, dtype=np.float64)
+    g = as_real_array(g, "g")
+    z = as_real_array(z, "z")
     J = np.empty(np.broadcast(g, z).shape + (2, 2))
     J[..., 0, 0] = 1.0 - z + 3.0 * g * g + 2.0 * g * Y
     J[..., 0, 1] = -g

@@ -61,6 +61,25 @@ def as_float_array(value: Any, name: str, *, allow_empty: bool = False) -> np.nd
     return arr
 
 
+def as_real_array(value: Any, name: str) -> np.ndarray:
+    """A float64 array of any real values, NaN and infinities included (for series that
+    may hold a diverged run, and for the maps' own helpers); complex and non-numeric input is
+    refused as in :func:`as_float_array`."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
+    refuse_complex(raw, name)
+    if raw.dtype.kind in "USV":
+        raise ValueError(f"{name} must be numeric, got {value!r}")
+    try:
+        return raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
+
+
 def finite_float(value: Any, name: str) -> float:
     """A finite Python float."""
     arr = as_float_array(value, name)
