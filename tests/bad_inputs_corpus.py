@@ -115,6 +115,7 @@ CORPUS: list[tuple[str, str, str, str]] = [
     ("cubic-iterate-huge", "cubic.iterate(np.zeros(10**6), 2.5, 10**9)", V, "steps"),
     ("mlp-train-steps-0", "mlp.train(spec, X2, Y1, lr=0.1, steps=0)", V, "steps"),
     ("torch-train-steps-0", "st.train(model, (Xt, Yt), lr=0.1, steps=0)", V, "steps"),
+    ("torch-train-huge-steps", "st.train(model, (Xt, Yt), lr=0.1, steps=10**13)", V, "steps"),
     ("torch-int-X", "st.hessian_eigenvalues(model, 'mse', (Xt.to(torch.int64), Yt))", T, "X"),
     ("truncated-gz", "data.read_idx(truncated)", V, "truncated"),
     ("truncated-gz-load", "data.load('mnist', root=trunc_dir)", V, "truncated"),
