@@ -288,3 +288,23 @@ def test_huge_sizes_are_refused_quickly(n):
     _refused(lambda: chaos.orbit_diagram("cubic", [2.2], x0=0.3, n_transient=0, n_keep=n), "n_keep")
     _refused(lambda: mlp.train(mlp.MLPSpec((2, 3, 1)), np.ones((3, 2)), np.ones(3), lr=0.1, steps=n), "steps")
     assert time.perf_counter() - t0 < 5
+
+
+def test_one_rule_for_real_arguments():
+    """as_float_array (finite reals) and as_real_array (NaN/inf allowed): the same refusals."""
+    import torch
+
+    assert validation.as_float_array([1, 2], "a").dtype == np.float64
+    np.testing.assert_array_equal(validation.as_float_array(torch.ones(3, dtype=torch.bfloat16, requires_grad=True),
+                                                            "a"), np.ones(3))
+    assert np.isnan(validation.as_real_array([1.0, math.nan], "a")[1])
+    for conv in (validation.as_float_array, validation.as_real_array):
+        for bad in (1j, np.complex64(1.0), np.array([1.0, 2.0], dtype=complex), np.array([1.0, 1j], dtype=object),
+                    torch.ones(2, dtype=torch.complex64)):
+            with pytest.raises(ValueError, match="^a must be real"):
+                conv(bad, "a")
+        for bad in ("1.5", ["1", "2"], [[1.0], [1.0, 2.0]], {"a": 1}, None):
+            with pytest.raises(ValueError, match="^a must be numeric"):
+                conv(bad, "a")
+    with pytest.raises(ValueError, match="^a must be finite"):
+        validation.as_float_array([1.0, math.inf], "a")

@@ -38,18 +38,34 @@ def refuse_complex(raw: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be real, got a complex value (pass the real part explicitly)")
 
 
+def _refuse_non_numbers(raw: np.ndarray, name: str, value: Any) -> None:
+    """Strings, bytes, None and other objects are not numbers (NumPy would parse "1.5" and turn
+    None into NaN)."""
+    if raw.dtype.kind in "USVM" or (
+            raw.dtype == object and not all(isinstance(v, numbers.Real) for v in raw.ravel().tolist())):
+        raise ValueError(f"{name} must be numeric, got {value!r}")
+
+
+def _tensor_to_numpy(t: Any) -> np.ndarray:
+    """A torch tensor as a NumPy array (detached, on the CPU; bfloat16/float16 widened)."""
+    t = t.detach().cpu()
+    try:
+        return t.numpy()
+    except TypeError:  # a dtype NumPy lacks (bfloat16)
+        return (t.cdouble() if t.is_complex() else t.double()).numpy()
+
+
 def as_float_array(value: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
     """Convert to a float64 array, rejecting non-numeric input, complex values, NaN and
     infinities."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor, without importing torch
-        value = value.detach().cpu().numpy()
+        value = _tensor_to_numpy(value)
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, got {value!r}") from exc
     refuse_complex(raw, name)
-    if raw.dtype.kind in "USV" or (raw.dtype == object and any(isinstance(v, (str, bytes)) for v in raw.ravel().tolist())):
-        raise ValueError(f"{name} must be numeric, got {value!r}")
+    _refuse_non_numbers(raw, name, value)
     try:
         arr = raw.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
@@ -67,13 +83,14 @@ def as_real_array(value: Any, name: str) -> np.ndarray:
     refused as in :func:`as_float_array`."""
     if isinstance(value, np.ndarray) and value.dtype == np.float64:
         return value
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = _tensor_to_numpy(value)
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, got {value!r}") from exc
     refuse_complex(raw, name)
-    if raw.dtype.kind in "USV":
-        raise ValueError(f"{name} must be numeric, got {value!r}")
+    _refuse_non_numbers(raw, name, value)
     try:
         return raw.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
