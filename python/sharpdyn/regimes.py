@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import positive_array
+from .validation import as_real_array, positive_array
 
 REGIMES: tuple[str, ...] = (
     "divergence",
@@ -167,8 +167,8 @@ def summarize(
     diverged:
         Boolean, batch shape; default: a run diverged if any loss is not finite.
     """
-    loss = np.asarray(loss, dtype=np.float64)
-    sharp = np.asarray(sharpness, dtype=np.float64)
+    loss = as_real_array(loss, "loss")
+    sharp = as_real_array(sharpness, "sharpness")
     if loss.ndim < 1 or loss.shape[-1] < 2:
         raise ValueError("loss must have at least 2 samples along its last axis")
     if sharp.ndim < 1 or sharp.shape[-1] < 1:

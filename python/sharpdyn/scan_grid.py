@@ -38,7 +38,7 @@ import numpy as np
 from . import parameterization as _param
 from . import regimes as _regimes
 from .scan import isa_arg, run_cubic_flat, run_flat
-from .validation import as_float_array, positive_int, threads_arg
+from .validation import as_float_array, check_allocation, check_disk, positive_int, product, threads_arg
 
 __all__ = ["CUBIC_AXES", "FIELDS", "NORMALIZED_AXES", "PHYSICAL_AXES", "GridSpec", "grid", "grid_spec"]
 
@@ -51,6 +51,12 @@ FIELDS: tuple[str, ...] = (
     "late_loss_increase", "regime",
 )
 """Per-point variables of every scan (see :class:`sharpdyn.scan.UVScan`)."""
+
+GRID_BYTES_PER_POINT = 560
+"""Memory one grid point needs while :func:`grid` runs: the finished chunks, the Dataset they
+are concatenated into, and the chunk being computed (measured 513 bytes)."""
+STORE_BYTES_PER_POINT = 128
+"""Disk one grid point may take in a Zarr store (every variable uncompressed; an upper bound)."""
 
 _DEFAULTS = {"ntk0": 1.0, "f0": 0.0, "y": 1.0, "x": 1.0, "param": 0.0}
 _STORE_FORMAT = "sharpdyn.scan_grid/1"
@@ -250,6 +256,28 @@ def grid_spec(
         steps=steps, sharpness_every=sharpness_every, criteria=criteria, seed=int(seed), sigma=sigma,
         rows_per_chunk=max(1, chunk_size // max(row, 1)), threads=threads_arg(threads), isa=isa_arg(isa),
     )
+
+
+def check_grid_size(spec: GridSpec, store: str | Path | None = None) -> None:
+    """Refuse (``ValueError`` naming ``axes``) a scan whose result would not fit in memory, or
+    whose store would not fit on its disk (``store`` not yet created; a resumed store is checked
+    by :func:`grid` for the chunks still to do). See :func:`sharpdyn.validation.check_allocation`
+    for the limits and their overrides (``SHARPDYN_MAX_BYTES``, ``SHARPDYN_MAX_DISK_BYTES``)."""
+    points = product(*spec.shape)
+    what = f"{points:,} points ({' x '.join(map(str, spec.shape))})"
+    check_allocation(GRID_BYTES_PER_POINT * points, "axes",
+                     hint=f"{what}; the result is returned in memory: scan fewer points, or split the first "
+                          "axis over several calls (each with its own store=)")
+    if spec.model == "weights":
+        row = product(*spec.shape[1:])
+        widths = spec.coords[spec.dims.index("width")] if "width" in spec.dims else (dict(spec.fixed)["width"],)
+        chunk_points = min(spec.rows_per_chunk * row, points)
+        check_allocation(chunk_points * (40 * (spec.steps + 1) + 24 * int(max(widths))), "steps",
+                         hint=f"model='weights' records {spec.steps + 1} steps for each of {chunk_points:,} points "
+                              "of a chunk; give a smaller chunk_size or fewer steps")
+    if store is not None and not Path(store).exists():
+        check_disk(STORE_BYTES_PER_POINT * points, "store", store,
+                   hint=f"{what}; choose a store on a larger disk or scan fewer points")
 
 
 def _function_inputs(spec: GridSpec, r0: int, r1: int) -> tuple[np.ndarray, ...]:
@@ -521,7 +549,8 @@ def grid(
     store:
         Path of a Zarr group. Finished chunks are written there as they complete and
         skipped when the same scan is run again (resume). A store holding another scan
-        raises ``ValueError``.
+        raises ``ValueError``; so does a store the disk has no room for (up to
+        :data:`STORE_BYTES_PER_POINT` bytes a point; override with ``SHARPDYN_MAX_DISK_BYTES``).
     client:
         A ``dask.distributed.Client``: chunks run as tasks on its workers.
     progress:
@@ -544,22 +573,34 @@ def grid(
         (``regime`` as codes with CF ``flag_values``/``flag_meanings``), plus ``lr`` when
         it is derived from ``c``, and ``f0``/``ntk0`` for ``model="weights"``. Attributes
         record the fixed inputs, ``steps``, the model and the criteria.
+
+    Raises
+    ------
+    ValueError
+        Before any work, for bad axes or options, and for a scan whose result would not fit
+        in memory (about :data:`GRID_BYTES_PER_POINT` bytes a point; the limit is the available
+        memory or ``SHARPDYN_MAX_BYTES``, see :func:`sharpdyn.validation.check_allocation`).
     """
+    fixed = dict(lr=lr, c=c, ntk0=ntk0, f0=f0, y=y, width=width, x=x, param=param, Y=Y, g0=g0, r=r, x0=x0)
+    spec = grid_spec(axes, steps=steps, fixed=fixed, model=model, sharpness_every=sharpness_every,
+                     criteria=criteria, seed=seed, sigma=sigma, chunk_size=chunk_size, threads=threads, isa=isa)
+    check_grid_size(spec, store)
     try:
         import xarray as xr
     except ImportError as exc:  # pragma: no cover - exercised without the extra only
         raise ImportError("scan.grid needs xarray: pip install 'sharpdyn[scan]'") from exc
     from tqdm import tqdm
 
-    fixed = dict(lr=lr, c=c, ntk0=ntk0, f0=f0, y=y, width=width, x=x, param=param, Y=Y, g0=g0, r=r, x0=x0)
-    spec = grid_spec(axes, steps=steps, fixed=fixed, model=model, sharpness_every=sharpness_every,
-                     criteria=criteria, seed=seed, sigma=sigma, chunk_size=chunk_size, threads=threads, isa=isa)
     wall0 = time.perf_counter()
     spent = {"compute_seconds": 0.0, "store_seconds": 0.0, "computed_points": 0}
     t0 = time.perf_counter()
     zstore = _ZarrStore(store, spec) if store is not None else None
     done = zstore.done() if zstore is not None else np.zeros(spec.n_chunks, dtype=bool)
     spent["store_seconds"] += time.perf_counter() - t0
+    if zstore is not None and not done.all():
+        left = product(*spec.shape) * int((~done).sum()) // spec.n_chunks
+        check_disk(STORE_BYTES_PER_POINT * left, "store", store,
+                   hint="the chunks still to do would not fit; choose a store on a larger disk")
     results: dict[int, dict[str, np.ndarray]] = {}
     todo = [k for k in range(spec.n_chunks) if not done[k]]
     row = int(np.prod(spec.shape[1:], dtype=np.int64))

@@ -104,6 +104,11 @@ def orbit(system, pmin, pmax, num, transient, x0, width, target, f0, ntk0, threa
     from .. import chaos
     from ..figures.chaos import plot_orbit_diagram
 
+    try:  # refuse a result that cannot fit before writing or allocating anything
+        chaos.check_orbit_diagram_size("uv" if system == "uv-lr" else system, num, keep,
+                                       observable=observable or ("sharpness" if system == "uv-lr" else "state"))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).replace("n_keep", "--num x --keep", 1)) from exc
     out_dir.mkdir(parents=True, exist_ok=True)
     params, setup = _setup(system, pmin, pmax, num, x0, width, target, f0, ntk0)
     t0 = time.perf_counter()

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .. import regimes as _regimes
-from ..validation import nonnegative_int, positive_float, positive_int
+from ..validation import check_allocation, nonnegative_int, positive_float, positive_int
 from .lanczos import lanczos
 from .losses import get_loss
 from .lyapunov import TangentPropagator
@@ -51,7 +51,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         positive_float(self.lr, "lr")
-        nonnegative_int(self.steps, "steps")
+        positive_int(self.steps, "steps")
         positive_int(self.sharpness_every, "sharpness_every")
         if self.batch_size is not None:
             positive_int(self.batch_size, "batch_size")
@@ -330,6 +330,8 @@ def train(
                       chunk_size=chunk_size,
                       sharpness_examples=sharpness_examples, mode=mode, lyapunov=lyapunov,
                       divergence_factor=divergence_factor)
+    check_allocation(72 * (steps + 1) + 24 * k * (steps // sharpness_every + 2) + 8 * steps * (batch_size or 0),
+                     "steps", hint=f"{steps + 1} recorded steps; train fewer steps per call")
     loss_fn = get_loss(loss)
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
