@@ -1,0 +1,241 @@
+"""Optimizer-aware stability thresholds and sharpness (issue #14): closed-form thresholds
+against the measured stable/unstable boundary on quadratics, preconditioned sharpness against
+dense ``P^-1/2 H P^-1/2``, mini-batch statistics against dense Hessians."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sharpdyn.torch import models
+from sharpdyn.torch.optimizers import (
+    PreconditionedHessianOperator,
+    make_optimizer,
+    minibatch_sharpness,
+    model_preconditioner,
+    preconditioned_sharpness,
+    preconditioner_diagonal,
+    stability_threshold,
+)
+
+from torch_reference import dense_hessian, reference_mse
+
+SPECTRUM = torch.tensor([10.0, 6.0, 1.0], dtype=torch.float64)  # quadratic L = 1/2 sum lam_i theta_i^2
+
+# (name, hyper-parameters, threshold * lr written out independently)
+CASES = [
+    ("gd", {}, 2.0),
+    ("momentum", {"momentum": 0.9}, 3.8),
+    ("momentum", {"momentum": 0.5}, 3.0),
+    ("nesterov", {"momentum": 0.9}, 2 * 1.9 / 2.8),
+    ("nesterov", {"momentum": 0.3}, 2 * 1.3 / 1.6),
+    ("adam", {"beta1": 0.9, "eps": 1.0}, 38.0),
+    ("adamw", {"beta1": 0.5, "eps": 1.0}, 6.0),
+    ("rmsprop", {"momentum": 0.0, "eps": 1.0}, 2.0),
+    ("rmsprop", {"momentum": 0.6, "eps": 1.0}, 3.2),
+]
+
+
+def _unstable(name, lr, steps=1500, **kw):
+    """Whether the optimizer blows up on the quadratic from theta_0 = 1e-100 along every axis:
+    ``|theta|`` passes 1e-50 or still grows over the last 200 steps. The start is tiny so that
+    the adaptive optimizers' ``sqrt(v)`` stays below 1e-49 against ``eps = 1``: their
+    preconditioner is ``P = 1`` to that accuracy, the frozen-preconditioner case the threshold
+    describes. (Adam's bias-corrected first moment makes its first few dozen steps larger, a
+    transient growth that a stable run forgets; hence the late-window test.)"""
+    theta = torch.nn.Parameter(torch.full((3,), 1e-100, dtype=torch.float64))
+    opt = make_optimizer(name, [theta], lr=lr, **kw)
+    size = []
+    for _ in range(steps):
+        opt.zero_grad()
+        (0.5 * (SPECTRUM * theta * theta).sum()).backward()
+        opt.step()
+        size.append(float(theta.detach().abs().max()))
+        if size[-1] > 1e-50:
+            return True
+    return size[-1] > size[-201]
+
+
+@pytest.mark.parametrize("name,kw,edge", CASES)
+def test_threshold_formula_and_measured_boundary_on_a_quadratic(name, kw, edge):
+    lam = float(SPECTRUM.max())
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    assert stability_threshold(make_optimizer(name, [p], lr=0.01, **kw)) == pytest.approx(edge / 0.01, rel=1e-14)
+    lr_edge = edge / lam  # the learning rate at which the threshold equals lambda_max
+    assert not _unstable(name, 0.97 * lr_edge, **kw)   # stable just below
+    assert _unstable(name, 1.03 * lr_edge, **kw)       # unstable just above
+
+
+def test_threshold_reads_torch_instances_directly():
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    assert stability_threshold(torch.optim.SGD(p, lr=0.1)) == pytest.approx(20.0)
+    assert stability_threshold(torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5)) == pytest.approx(76.0)
+    assert stability_threshold(torch.optim.Adam(p, lr=1e-3)) == pytest.approx(38_000.0)
+    assert stability_threshold(torch.optim.AdamW(p, lr=1e-3, betas=(0.8, 0.99))) == pytest.approx(3.6 / 0.2 / 1e-3)
+    assert stability_threshold(torch.optim.RMSprop(p, lr=0.5, momentum=0.25)) == pytest.approx(5.0)
+    with pytest.raises(TypeError, match="optimizer"):
+        stability_threshold(torch.optim.Adagrad(p, lr=0.1))
+    with pytest.raises(TypeError, match="optimizer"):
+        stability_threshold("adam")
+    two = torch.optim.SGD([{"params": p, "lr": 0.1}, {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.2}])
+    with pytest.raises(ValueError, match="lr"):
+        stability_threshold(two)
+
+
+@pytest.mark.parametrize("bad", [dict(name="lion"), dict(lr=-1.0), dict(lr=float("nan")), dict(beta1=1.0),
+                                 dict(momentum=-0.1), dict(eps=0.0), dict(weight_decay=float("inf"))])
+def test_make_optimizer_rejects_bad_input(bad):
+    args = {"name": "adam", "lr": 0.1, **bad}
+    name = args.pop("name")
+    with pytest.raises(ValueError):
+        make_optimizer(name, [torch.nn.Parameter(torch.zeros(1))], **args)
+
+
+def _small_problem(seed=0, n=20):
+    torch.manual_seed(seed)
+    model = models.fcn(4, 2, depth=2, width=6, activation="tanh").double()
+    g = torch.Generator().manual_seed(seed + 7)
+    X = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    Y = torch.randn(n, 2, generator=g, dtype=torch.float64)
+    return model, X, Y
+
+
+def _take_steps(model, opt, X, Y, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        reference_mse(model(X), Y).backward()
+        opt.step()
+
+
+def _reference_P(opt, model):
+    """``P`` from the optimizer's raw state, written out independently of sharpdyn."""
+    parts = []
+    for p in model.parameters():
+        st, group = opt.state[p], opt.param_groups[0]
+        t = float(st["step"])
+        if isinstance(opt, torch.optim.RMSprop):
+            v = st["square_avg"]
+            if group["centered"]:
+                v = v - st["grad_avg"] ** 2
+            parts.append(torch.sqrt(v) + group["eps"])
+        else:
+            v = st["max_exp_avg_sq"] if group["amsgrad"] else st["exp_avg_sq"]
+            parts.append(torch.sqrt(v / (1 - group["betas"][1] ** t)) + group["eps"])
+    return torch.cat([q.reshape(-1) for q in parts]).to(torch.float64)
+
+
+OPTIMIZERS = {
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.01, eps=1e-3),
+    "adam_amsgrad": lambda ps: torch.optim.Adam(ps, lr=0.05, betas=(0.8, 0.9), eps=1e-4, amsgrad=True),
+    "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, eps=1e-3, weight_decay=0.1),
+    "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.005, eps=1e-3),
+    "rmsprop_centered": lambda ps: torch.optim.RMSprop(ps, lr=0.005, eps=1e-3, centered=True, momentum=0.5),
+}
+
+
+@pytest.mark.parametrize("kind", list(OPTIMIZERS))
+def test_preconditioned_sharpness_matches_dense(kind):
+    model, X, Y = _small_problem()
+    opt = OPTIMIZERS[kind](model.parameters())
+    _take_steps(model, opt, X, Y, 7)
+    H = dense_hessian(model, reference_mse, X, Y)
+    s = 1.0 / torch.sqrt(_reference_P(opt, model))
+    dense = torch.linalg.eigvalsh(s[:, None] * H * s[None, :])
+    res = preconditioned_sharpness(model, "mse", (X, Y), opt, k=2, tol=1e-10)
+    assert res.converged.all()
+    np.testing.assert_allclose(res.eigenvalues, dense.flip(0)[:2].numpy(), rtol=1e-8, atol=0)
+    # the same spectrum as the unsymmetrised P^-1 H
+    ev = np.sort(np.linalg.eigvals((H / _reference_P(opt, model)[:, None]).numpy()).real)
+    assert res.eigenvalues[0] == pytest.approx(ev[-1], rel=1e-8)
+
+
+def test_sgd_preconditioned_sharpness_is_the_plain_sharpness():
+    model, X, Y = _small_problem(1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # no state needed: P = I
+    H = dense_hessian(model, reference_mse, X, Y)
+    res = preconditioned_sharpness(model, "mse", (X, Y), opt, tol=1e-10)
+    assert res.eigenvalues[0] == pytest.approx(float(torch.linalg.eigvalsh(H)[-1]), rel=1e-8)
+
+
+@pytest.mark.parametrize("kind", list(OPTIMIZERS))
+def test_preconditioner_of_the_coming_step_equals_the_state_after_it(kind):
+    model, X, Y = _small_problem(2)
+    opt = OPTIMIZERS[kind](model.parameters())
+    _take_steps(model, opt, X, Y, 3)
+    opt.zero_grad()
+    reference_mse(model(X), Y).backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    ahead = model_preconditioner(opt, model, grads=grads)
+    opt.step()
+    np.testing.assert_allclose(ahead.numpy(), _reference_P(opt, model).numpy(), rtol=1e-13)
+    # and from an empty state (the first step)
+    model, X, Y = _small_problem(3)
+    opt = OPTIMIZERS[kind](model.parameters())
+    opt.zero_grad()
+    reference_mse(model(X), Y).backward()
+    ahead = model_preconditioner(opt, model, grads=[p.grad.clone() for p in model.parameters()])
+    with pytest.raises(ValueError, match="no state"):
+        model_preconditioner(opt, model)
+    opt.step()
+    np.testing.assert_allclose(ahead.numpy(), _reference_P(opt, model).numpy(), rtol=1e-13)
+
+
+def test_preconditioned_operator_scipy_interop_and_bad_input():
+    from scipy.sparse.linalg import eigsh
+
+    model, X, Y = _small_problem(4)
+    n = sum(p.numel() for p in model.parameters())
+    P = np.linspace(0.5, 3.0, n)
+    op = PreconditionedHessianOperator(model, "mse", (X, Y), P)
+    H = dense_hessian(model, reference_mse, X, Y).numpy()
+    A = H / np.sqrt(P)[:, None] / np.sqrt(P)[None, :]
+    v = np.random.default_rng(0).standard_normal(n)
+    np.testing.assert_allclose(op.matvec(v), A @ v, rtol=1e-10, atol=1e-12)
+    top = eigsh(op.to_scipy(), k=1, which="LA", tol=1e-12)[0][0]
+    assert top == pytest.approx(np.linalg.eigvalsh(A)[-1], rel=1e-9)
+    for bad, err in ((P[:-1], ValueError), (-P, ValueError), (np.where(P > 1, np.nan, P), ValueError),
+                     (P.astype(complex), TypeError)):
+        with pytest.raises(err, match="preconditioner"):
+            PreconditionedHessianOperator(model, "mse", (X, Y), bad)
+    # a parameter the optimizer does not hold
+    opt = torch.optim.Adam(list(model.parameters())[:1], lr=0.1)
+    with pytest.raises(ValueError, match="not among"):
+        model_preconditioner(opt, model, grads=[torch.zeros_like(p) for p in model.parameters()])
+
+
+def test_preconditioner_diagonal_rejects_mismatched_grads():
+    model, X, Y = _small_problem()
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="grads"):
+        preconditioner_diagonal(opt, list(model.parameters()), grads=[])
+
+
+def test_minibatch_sharpness_against_dense_hessians():
+    model, X, Y = _small_problem(5, n=24)
+    res = minibatch_sharpness(model, "mse", (X, Y), batch_size=8, n_batches=4, seed=3, tol=1e-10)
+    H = dense_hessian(model, reference_mse, X, Y)
+    assert res.full_batch == pytest.approx(float(torch.linalg.eigvalsh(H)[-1]), rel=1e-8)
+    gen = torch.Generator().manual_seed(3)
+    perm = torch.randperm(24, generator=gen)
+    batches = [perm[i * 8:(i + 1) * 8] for i in range(3)] + [torch.randperm(24, generator=gen)[:8]]
+    ref_sharp, ref_curv, ref_full = [], [], []
+    for idx in batches:
+        Hb = dense_hessian(model, reference_mse, X[idx], Y[idx])
+        ref_sharp.append(float(torch.linalg.eigvalsh(Hb)[-1]))
+        g = torch.cat([q.reshape(-1) for q in torch.autograd.grad(reference_mse(model(X[idx]), Y[idx]),
+                                                                 list(model.parameters()))])
+        ref_curv.append(float(g @ Hb @ g / (g @ g)))
+        ref_full.append(float(g @ H @ g / (g @ g)))
+    np.testing.assert_allclose(res.batch_sharpness, ref_sharp, rtol=1e-8)
+    np.testing.assert_allclose(res.gradient_curvature, ref_curv, rtol=1e-10)
+    np.testing.assert_allclose(res.full_gradient_curvature, ref_full, rtol=1e-10)
+    assert res.mean == pytest.approx(np.mean(ref_sharp), rel=1e-8)
+    assert res.std == pytest.approx(np.std(ref_sharp), rel=1e-6)
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatch_sharpness(model, "mse", (X, Y), batch_size=25)
+    with pytest.raises(ValueError, match="n_batches"):
+        minibatch_sharpness(model, "mse", (X, Y), batch_size=4, n_batches=0)
