@@ -239,3 +239,97 @@ def test_minibatch_sharpness_against_dense_hessians():
         minibatch_sharpness(model, "mse", (X, Y), batch_size=25)
     with pytest.raises(ValueError, match="n_batches"):
         minibatch_sharpness(model, "mse", (X, Y), batch_size=4, n_batches=0)
+
+
+# -- train(optimizer=...) ---------------------------------------------------------------------
+
+def test_train_with_adam_matches_a_hand_written_adam_loop_and_dense_preconditioned_sharpness():
+    from sharpdyn.torch import train
+
+    model, X, Y = _small_problem(6)
+    ref = copy.deepcopy(model)
+    lr, steps, every = 0.02, 9, 3
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.99), eps=1e-4)
+    tr = train(model, (X, Y), optimizer=opt, steps=steps, sharpness_every=every, tol=1e-10)
+    assert tr.config.optimizer == "Adam" and tr.config.lr == lr
+    ref_opt = torch.optim.Adam(ref.parameters(), lr=lr, betas=(0.9, 0.99), eps=1e-4)
+    losses, sharp = [], []
+    for t in range(steps + 1):
+        ref_opt.zero_grad()
+        loss = reference_mse(ref(X), Y)
+        losses.append(float(loss.detach()))
+        loss.backward()
+        if t % every == 0 or t == steps:
+            H = dense_hessian(ref, reference_mse, X, Y)
+            final = [q.detach().clone() for q in ref.parameters()]  # train stops before the last update
+            ref_opt.step()  # P of the update taken at step t = the state after it
+            s = 1.0 / torch.sqrt(_reference_P(ref_opt, ref))
+            sharp.append(float(torch.linalg.eigvalsh(s[:, None] * H * s[None, :])[-1]))
+            if t == steps:
+                break
+            continue
+        ref_opt.step()
+    np.testing.assert_allclose(tr.loss, losses, rtol=1e-12)
+    np.testing.assert_allclose(tr.sharpness, sharp, rtol=1e-8)
+    np.testing.assert_allclose(tr.threshold, 3.8 / 0.1 / lr, rtol=1e-14)
+    np.testing.assert_allclose(tr.edge_ratio, np.array(sharp) * lr / 38.0, rtol=1e-8)
+    for a, b in zip(model.parameters(), final):
+        torch.testing.assert_close(a.detach(), b, rtol=1e-12, atol=1e-14)
+
+
+def test_train_by_name_momentum_threshold_warmup_and_plain_equivalence():
+    from sharpdyn.torch import train
+
+    model, X, Y = _small_problem(7)
+    m2, m3 = copy.deepcopy(model), copy.deepcopy(model)
+    tr = train(model, (X, Y), lr=0.1, steps=6, sharpness_every=2, optimizer="nesterov",
+               optimizer_options={"momentum": 0.5}, warmup_steps=4)
+    lrs = np.array([0.025, 0.075, 0.1, 0.1])  # warm-up lr at steps 0, 2, 4, 6
+    np.testing.assert_allclose(tr.threshold, 2 * 1.5 / (2.0 * lrs), rtol=1e-14)
+    H = dense_hessian(model, reference_mse, X, Y)  # the model after the run: last measurement
+    assert tr.sharpness[-1] == pytest.approx(float(torch.linalg.eigvalsh(H)[-1]), rel=1e-6)
+    # "gd" by name is the default path, bit for bit
+    a = train(m2, (X, Y), lr=0.2, steps=5, sharpness_every=2)
+    b = train(m3, (X, Y), lr=0.2, steps=5, sharpness_every=2, optimizer="gd")
+    for k, v in a.arrays().items():
+        np.testing.assert_array_equal(v, b.arrays()[k])
+    np.testing.assert_array_equal(a.threshold, 2.0 / 0.2)
+    assert a.regime() == b.regime()
+
+
+def test_train_optimizer_bad_input():
+    from sharpdyn.torch import train
+
+    model, X, Y = _small_problem(8)
+    with pytest.raises(ValueError, match="optimizer"):
+        train(model, (X, Y), lr=0.1, steps=1, optimizer="lion")
+    with pytest.raises(TypeError, match="optimizer"):
+        train(model, (X, Y), lr=0.1, steps=1, optimizer=3)
+    with pytest.raises(ValueError, match="every trainable"):
+        train(model, (X, Y), steps=1, optimizer=torch.optim.Adam(list(model.parameters())[:1], lr=0.1))
+    with pytest.raises(ValueError, match="optimizer_options"):
+        train(model, (X, Y), steps=1, optimizer=torch.optim.Adam(model.parameters(), lr=0.1),
+              optimizer_options={"eps": 1.0})
+    with pytest.raises(ValueError, match="lr"):
+        train(model, (X, Y), steps=1, optimizer="adam")
+    with pytest.raises(ValueError, match="lyapunov"):
+        train(model, (X, Y), lr=0.1, steps=1, optimizer="adam", lyapunov=True)
+
+
+def test_regime_threshold_argument():
+    from sharpdyn.regimes import classify_series
+
+    rng = np.random.default_rng(0)
+    loss = np.abs(rng.standard_normal((6, 40))) + 1.0
+    sharp = rng.uniform(5, 25, (6, 10))
+    lr = np.array([0.1, 0.2, 0.05, 0.1, 0.09, 0.11])
+    np.testing.assert_array_equal(classify_series(loss, sharp, lr=lr),
+                                  classify_series(loss, sharp, lr=lr, threshold=2.0 / lr))
+    # a run whose sharpness sits at 38/lr is at Adam's edge, far above GD's
+    loss = np.tile([1.0, 1.2], 50)[None, :] * np.linspace(1, 0.5, 100)
+    sharp = np.full((1, 20), 38.0 / 0.01)
+    assert classify_series(loss, sharp, lr=0.01, threshold=38.0 / 0.01) == "edge_of_stability"
+    assert classify_series(loss, sharp, lr=0.01) == "edge_of_stability"  # above 2/lr too
+    assert classify_series(loss, sharp * 0.1, lr=0.01, threshold=38.0 / 0.01) != "edge_of_stability"
+    with pytest.raises(ValueError, match="threshold"):
+        classify_series(loss, sharp, lr=0.01, threshold=-1.0)
