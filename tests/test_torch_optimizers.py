@@ -333,3 +333,43 @@ def test_regime_threshold_argument():
     assert classify_series(loss, sharp * 0.1, lr=0.01, threshold=38.0 / 0.01) != "edge_of_stability"
     with pytest.raises(ValueError, match="threshold"):
         classify_series(loss, sharp, lr=0.01, threshold=-1.0)
+
+
+def test_cli_train_with_adam_and_figure_threshold_line(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from sharpdyn.cli import main
+    from sharpdyn.figures.training import plot_training
+    from sharpdyn.torch.train import Trajectory  # noqa: F401
+
+    res = CliRunner().invoke(main, ["train", "--n", "60", "--width", "8", "--steps", "6", "--lr", "0.01",
+                                    "--optimizer", "adam", "--beta1", "0.8", "--eps", "1e-6", "--sharpness-every", "3",
+                                    "--dtype", "float64", "--device", "cpu", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["optimizer"] == "adam"
+    assert summary["runs"][0]["threshold"] == pytest.approx(3.6 / 0.2 / 0.01, rel=1e-12)
+    with np.load(tmp_path / "trajectory_lr0.01.npz") as z:
+        np.testing.assert_allclose(z["threshold"], 3.6 / 0.2 / 0.01, rtol=1e-12)
+        assert json.loads(str(z["config"]))["optimizer"] == "Adam"
+    bad = CliRunner().invoke(main, ["train", "--n", "60", "--optimizer", "lion", "--out", str(tmp_path)])
+    assert bad.exit_code != 0
+    bad = CliRunner().invoke(main, ["train", "--n", "60", "--optimizer", "adam", "--beta1", "1.5",
+                                    "--out", str(tmp_path)])
+    assert bad.exit_code != 0 and "beta1" in bad.output
+    # the figure draws each run's own threshold: 2/lr for GD, 3.6/(0.2 lr) for Adam(b1 = 0.8)
+    model, X, Y = _small_problem(9)
+    gd = train_small(model, X, Y, None)
+    adam = train_small(model, X, Y, "adam")
+    fig = plot_training([gd, adam], ["gd", "adam"])
+    dashed = sorted(float(ln.get_ydata()[0]) for ln in fig.axes[1].get_lines() if ln.get_linestyle() == "--")
+    assert dashed == pytest.approx(sorted([2.0 / 0.05, 3.8 / 0.1 / 0.05]), rel=1e-12)
+    assert "threshold" in fig.axes[1].get_title()
+
+
+def train_small(model, X, Y, optimizer):
+    from sharpdyn.torch import train
+
+    return train(copy.deepcopy(model), (X, Y), lr=0.05, steps=4, sharpness_every=2, optimizer=optimizer)

@@ -1,5 +1,5 @@
 """Figures of network training runs (:class:`sharpdyn.torch.Trajectory`): loss, sharpness
-against the edge ``2/lr``, and the power spectrum of the sharpness at the edge of stability."""
+against the edge ``2/lr`` (or the optimizer's own threshold), and the power spectrum of the sharpness at the edge of stability."""
 
 from __future__ import annotations
 
@@ -24,10 +24,24 @@ def power_spectrum(series: Any, *, spacing: float = 1.0, segment: int | None = N
     return welch(x - x.mean(), fs=1.0 / spacing, nperseg=nper, detrend="constant")
 
 
+def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
+    """The run's stability threshold, dashed: ``2/lr`` for plain GD/SGD, else the optimizer's
+    own (``Trajectory.threshold``, e.g. 38/lr for Adam, drawn against the preconditioned
+    sharpness; it follows a warm-up)."""
+    threshold = getattr(tr, "threshold", None)
+    if getattr(tr.config, "optimizer", "gd") == "gd" or threshold is None or len(threshold) == 0:
+        ax.axhline(2.0 / tr.config.lr, color=color, ls="--", lw=0.8)
+    elif np.all(threshold == threshold[0]):
+        ax.axhline(float(threshold[0]), color=color, ls="--", lw=0.8)
+    else:
+        ax.step(tr.sharpness_steps, threshold, where="post", color=color, ls="--", lw=0.8)
+
+
 def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = None, *,
                   late_fraction: float = 0.5) -> Figure:
-    """Four panels: loss (log), sharpness with each run's ``2/lr`` (dashed), ``lr * sharpness
-    / 2`` (1 = edge of stability, with the running Lyapunov exponent if recorded on a twin
+    """Four panels: loss (log), sharpness with each run's ``2/lr`` (dashed; the optimizer's
+    threshold for momentum / adaptive runs, against their sharpness), ``lr * sharpness
+    / 2`` (``sharpness / threshold`` for those; 1 = edge of stability, with the running Lyapunov exponent if recorded on a twin
     axis) and the power spectrum of the sharpness over the last ``late_fraction`` of its
     samples (cycles per step)."""
     fig = Figure(figsize=(15, 3.8), layout="constrained")
@@ -39,7 +53,7 @@ def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = No
         line, = ax_loss.semilogy(steps, np.where(tr.loss > 0, tr.loss, np.nan), lw=1.0, label=label)
         color = line.get_color()
         ax_s.plot(tr.sharpness_steps, tr.sharpness, color=color, lw=1.0, label=label)
-        ax_s.axhline(2.0 / tr.config.lr, color=color, ls="--", lw=0.8)
+        _draw_threshold(ax_s, tr, color)
         ax_r.plot(tr.sharpness_steps, tr.edge_ratio, color=color, lw=1.0, label=label)
         if np.isfinite(tr.lyapunov).any():
             ax_l = ax_l or ax_r.twinx()
@@ -51,9 +65,15 @@ def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = No
             f, p = power_spectrum(tr.sharpness[-n_late:], spacing=spacing)
             ax_p.semilogy(f[1:], np.maximum(p[1:], 1e-300), color=color, lw=1.0, label=label)
     ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
-    ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
+    plain = all(getattr(tr.config, "optimizer", "gd") == "gd" for tr in trajectories)
+    if plain:
+        ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
+    else:
+        ax_s.set(xlabel="step", ylabel="λ_max(H), or λ_max(P⁻¹H) for Adam/RMSprop",
+                 title="optimizer's sharpness (dashed: its threshold)")
     ax_r.axhline(1.0, color="k", lw=0.8, ls="--")
-    ax_r.set(xlabel="step", ylabel="η λ_max / 2", title="sharpness / (2/η)")
+    ax_r.set(xlabel="step", ylabel="η λ_max / 2" if plain else "sharpness / threshold",
+             title="sharpness / (2/η)" if plain else "sharpness / threshold")
     ax_p.set(xlabel="frequency (cycles / step)", ylabel="power", title="sharpness spectrum (late)")
     ax_loss.legend(fontsize=7)
     return fig
