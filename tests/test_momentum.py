@@ -203,3 +203,19 @@ def test_bad_input_of_maps_and_scan():
         M.phase_scan([0.0, 1.0], [0.1], width=8, steps=3)
     with pytest.raises(ValueError, match="momentum"):
         M.cubic_boundaries([0.2, 1.0])
+
+
+def test_momentum_phase_figure(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sharpdyn.figures.momentum import plot_momentum_phase
+
+    sc = M.phase_scan(np.linspace(0.5, 5.0, 10), [0.0, 0.5], width=64, steps=200)
+    fig = plot_momentum_phase(sc, M.cubic_boundaries([0.0, 0.5], n_r=50, n_transient=500))
+    assert len(fig.axes) == 2
+    # the dashed line is the linear edge (2 + 2b) lambda_0 / lambda_H at each b
+    dashed = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--"][0]
+    np.testing.assert_allclose(dashed.get_xdata(), (2 + 2 * sc.momentum) * sc.ntk0 / sc.sharpness0)
+    fig.savefig(tmp_path / "m.png")
+    assert (tmp_path / "m.png").stat().st_size > 10_000
