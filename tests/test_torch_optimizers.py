@@ -373,3 +373,36 @@ def train_small(model, X, Y, optimizer):
     from sharpdyn.torch import train
 
     return train(copy.deepcopy(model), (X, Y), lr=0.05, steps=4, sharpness_every=2, optimizer=optimizer)
+
+
+def test_train_records_minibatch_statistics_against_dense_hessians():
+    from sharpdyn.torch import train
+
+    model, X, Y = _small_problem(10, n=24)
+    ref = copy.deepcopy(model)
+    tr = train(model, (X, Y), lr=0.05, steps=3, batch_size=8, sharpness_every=3, minibatch_samples=3, seed=5,
+               tol=1e-10)
+    assert set(tr.minibatch) == {"batch_sharpness_mean", "batch_sharpness_std", "gradient_curvature",
+                                 "full_gradient_curvature"}
+    assert all(v.shape == (2,) for v in tr.minibatch.values())
+    # step 0: the first three slices of a permutation drawn from seed + 0
+    gen = torch.Generator().manual_seed(5)
+    perm = torch.randperm(24, generator=gen)
+    H = dense_hessian(ref, reference_mse, X, Y)
+    sharp, curv, full = [], [], []
+    for i in range(3):
+        idx = perm[i * 8:(i + 1) * 8]
+        Hb = dense_hessian(ref, reference_mse, X[idx], Y[idx])
+        g = torch.cat([q.reshape(-1) for q in torch.autograd.grad(reference_mse(ref(X[idx]), Y[idx]),
+                                                                 list(ref.parameters()))])
+        sharp.append(float(torch.linalg.eigvalsh(Hb)[-1]))
+        curv.append(float(g @ Hb @ g / (g @ g)))
+        full.append(float(g @ H @ g / (g @ g)))
+    assert tr.minibatch["batch_sharpness_mean"][0] == pytest.approx(np.mean(sharp), rel=1e-8)
+    assert tr.minibatch["batch_sharpness_std"][0] == pytest.approx(np.std(sharp), rel=1e-6)
+    assert tr.minibatch["gradient_curvature"][0] == pytest.approx(np.mean(curv), rel=1e-10)
+    assert tr.minibatch["full_gradient_curvature"][0] == pytest.approx(np.mean(full), rel=1e-10)
+    np.testing.assert_allclose(tr.threshold, 2.0 / 0.05)
+    assert "minibatch_gradient_curvature" in tr.arrays()
+    with pytest.raises(ValueError, match="batch_size"):
+        train(model, (X, Y), lr=0.05, steps=1, minibatch_samples=2)

@@ -75,6 +75,9 @@ def build_model(arch: str, x_shape: tuple, n_out: int, *, depth: int, width: int
 @click.option("--eps", type=click.FloatRange(min=0.0, min_open=True), default=1e-8, show_default=True,
               help="Adam/AdamW/RMSprop eps (part of the preconditioner P).")
 @click.option("--weight-decay", type=click.FloatRange(min=0.0), default=0.0, show_default=True)
+@click.option("--minibatch-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --batch-size: at each measurement also sample this many mini-batches and record the mean "
+                   "and spread of their sharpness and the curvature along their gradients.")
 @click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True, help="Linear warm-up steps.")
 @click.option("--lyapunov", is_flag=True, help="Also record the running largest Lyapunov exponent (1 HVP/step).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -86,7 +89,8 @@ def build_model(arch: str, x_shape: tuple, n_out: int, *, depth: int, width: int
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="sharpdyn-train",
               show_default=True)
 def train(dataset, root, n_examples, classes, arch, depth, width, activation, param, init_scale, norm, loss, lrs, cs,
-          steps, sharpness_every, eig_tol, batch_size, optimizer, momentum, beta1, beta2, eps, weight_decay, warmup,
+          steps, sharpness_every, eig_tol, batch_size, optimizer, momentum, beta1, beta2, eps, weight_decay,
+          minibatch_samples, warmup,
           lyapunov, seed, dtype, device, threads, fmt, out_dir) -> None:
     """Train a network with (S)GD, momentum, Adam, AdamW or RMSprop and track its sharpness (top
     Hessian eigenvalue by Lanczos; for Adam/AdamW/RMSprop the preconditioned one) against the
@@ -125,6 +129,8 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
     X, Y = X.to(dev), Y.to(dev)
     s0 = float(hessian_eigenvalues(base, loss, (X, Y), tol=1e-4, device=dev).eigenvalues[0])
     runs = [("lr", lr, lr) for lr in lrs] + [("c", c, c / s0) for c in (cs or ((1.0,) if not lrs else ()))]
+    if minibatch_samples and batch_size is None:
+        raise click.BadParameter("needs --batch-size", param_hint="--minibatch-samples")
     if lyapunov and optimizer not in ("gd", "sgd"):
         raise click.BadParameter("--lyapunov follows plain GD steps only", param_hint="--lyapunov")
     opt_kwargs = {}
@@ -139,7 +145,7 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
         with tqdm(total=steps, desc=f"{kind}={value:g}", unit="step") as bar:
             tr = _train(model, (X, Y), lr=lr, steps=steps, loss=loss, sharpness_every=sharpness_every, eig_tol=eig_tol,
                         batch_size=batch_size, warmup_steps=warmup, seed=seed, lyapunov=lyapunov,
-                        progress=lambda t: bar.update(1), **opt_kwargs)
+                        progress=lambda t: bar.update(1), minibatch_samples=minibatch_samples, **opt_kwargs)
         name = f"{kind}{value:g}"
         tr.save(out_dir / f"trajectory_{name}.{'npz' if fmt == 'npz' else 'nc'}")
         trajectories.append(tr)
@@ -151,6 +157,8 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
             "final_sharpness": float(finite[-1]) if finite.size else None,
             "final_edge_ratio": float(tr.edge_ratio[-1]) if finite.size else None,
             "threshold": float(tr.threshold[-1]) if len(tr.threshold) else None,
+            **({f"final_minibatch_{k}": float(v[-1]) for k, v in tr.minibatch.items() if len(v)}
+               if tr.minibatch else {}),
             "final_lyapunov": float(tr.lyapunov[-1]) if lyapunov and np.isfinite(tr.lyapunov[-1]) else None,
             "n_hvp": tr.n_hvp,
         })

@@ -29,8 +29,8 @@ from .lanczos import lanczos
 from .losses import get_loss
 from .lyapunov import TangentPropagator
 from .operators import HessianOperator, batches_of, model_mode
-from .optimizers import PreconditionedHessianOperator, is_adaptive, make_optimizer, model_preconditioner, \
-    stability_threshold
+from .optimizers import PreconditionedHessianOperator, is_adaptive, make_optimizer, minibatch_sharpness, \
+    model_preconditioner, stability_threshold
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class TrainConfig:
     divergence_factor: float = 1e6
     optimizer: str = "gd"
     optimizer_settings: str = ""
+    minibatch_samples: int = 0
     """``optimizer``: ``"gd"`` (plain steps) or the torch optimizer's class name;
     ``optimizer_settings``: its first parameter group's hyper-parameters as JSON."""
 
@@ -74,6 +75,9 @@ class TrainConfig:
         positive_float(self.divergence_factor, "divergence_factor")
         if self.sharpness_examples is not None:
             positive_int(self.sharpness_examples, "sharpness_examples")
+        nonnegative_int(self.minibatch_samples, "minibatch_samples")
+        if self.minibatch_samples and self.batch_size is None:
+            raise ValueError("minibatch_samples needs batch_size (mini-batch SGD)")
 
     def lr_at(self, step: int) -> float:
         """Learning rate at ``step``: linear warm-up ``lr (t + 1) / warmup_steps``, then ``lr``."""
@@ -130,6 +134,12 @@ class Trajectory:
     for plain GD/SGD; see :func:`~sharpdyn.torch.stability_threshold`). ``sharpness`` is then
     the matching quantity: ``lambda_max(H)``, or ``lambda_max(P^-1 H)`` for Adam, AdamW and
     RMSprop with ``P`` the preconditioner of the update taken at that step."""
+    minibatch: dict[str, np.ndarray] | None = None
+    """With ``minibatch_samples``: arrays of shape ``(M,)`` at the measured steps --
+    ``batch_sharpness_mean`` / ``batch_sharpness_std`` (top Hessian eigenvalue of each sampled
+    mini-batch's loss), ``gradient_curvature`` (mean of ``g_B^T H_B g_B / |g_B|^2``) and
+    ``full_gradient_curvature`` (mean of ``g_B^T H g_B / |g_B|^2``), each to compare with
+    ``threshold``; see :func:`~sharpdyn.torch.minibatch_sharpness`."""
 
     @property
     def steps(self) -> int:
@@ -168,6 +178,8 @@ class Trajectory:
             "lyapunov", "diverged", "diverged_at", "n_hvp", "interrupted_at")}
         if self.threshold is not None:
             out["threshold"] = np.asarray(self.threshold)
+        for key, value in (self.minibatch or {}).items():
+            out[f"minibatch_{key}"] = np.asarray(value)
         return out
 
     def save(self, path: str | Path) -> Path:
@@ -195,6 +207,7 @@ class Trajectory:
                 "sharpness": ("sharpness_step", self.sharpness),
                 "eta_lambda": ("sharpness_step", self.eta_lambda),
                 **({} if self.threshold is None else {"threshold": ("sharpness_step", self.threshold)}),
+                **{f"minibatch_{k}": ("sharpness_step", v) for k, v in (self.minibatch or {}).items()},
             },
             coords={"step": np.arange(self.steps + 1), "sharpness_step": self.sharpness_steps},
             attrs={"diverged": int(self.diverged), "diverged_at": self.diverged_at, "n_hvp": self.n_hvp,
@@ -325,6 +338,7 @@ def train(
     progress: Callable[[int], None] | None = None,
     optimizer: Any = None,
     optimizer_options: dict[str, Any] | None = None,
+    minibatch_samples: int = 0,
 ) -> Trajectory:
     """Train ``model`` **in place** with (S)GD and record loss, accuracy and sharpness.
 
@@ -381,6 +395,11 @@ def train(
         exists from step 0 on. Regime labels use the threshold.
     optimizer_options:
         Keyword hyper-parameters for a named optimizer (not for an instance).
+    minibatch_samples:
+        With ``batch_size`` (mini-batch SGD): at each measurement also sample this many
+        mini-batches of the sharpness set (a permutation drawn from ``seed + t``) and record
+        the mean and spread of their sharpness and the curvature along their gradients
+        (``Trajectory.minibatch``; :func:`~sharpdyn.torch.minibatch_sharpness`).
     """
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
     if not isinstance(model, nn.Module):
@@ -397,7 +416,8 @@ def train(
                       chunk_size=chunk_size,
                       sharpness_examples=sharpness_examples, mode=mode, lyapunov=lyapunov,
                       divergence_factor=divergence_factor,
-                      optimizer="gd" if opt is None else type(opt).__name__, optimizer_settings=settings)
+                      optimizer="gd" if opt is None else type(opt).__name__, optimizer_settings=settings,
+                      minibatch_samples=minibatch_samples)
     loss_fn = get_loss(loss)
     adaptive = opt is not None and is_adaptive(opt)
     if opt is not None and lyapunov:
@@ -416,6 +436,8 @@ def train(
                                max_iter=max_iter, eig_tol=eig_tol, seed=seed, chunk_size=chunk_size, mode=mode,
                                device=device, preconditioned=adaptive)
     thresholds: list[float] = []
+    mb_keys = ("batch_sharpness_mean", "batch_sharpness_std", "gradient_curvature", "full_gradient_curvature")
+    mb: dict[str, list[float]] = {key: [] for key in mb_keys}
     params = [p for p in model.parameters() if p.requires_grad]
     batch_at = _fixed_batches(n, batch_size, steps, seed)
     tangent = None
@@ -465,6 +487,13 @@ def train(
                     tracker.measure(t, preconditioner=model_preconditioner(opt, model, grads=grads))
                 else:
                     tracker.measure(t)
+                if minibatch_samples:
+                    stats = minibatch_sharpness(model, loss_fn, (X[:m], Y[:m]), batch_size=min(batch_size, m),
+                                                n_batches=minibatch_samples, seed=seed + t, tol=tol,
+                                                max_iter=max_iter, mode=mode, device=device)
+                    for key, value in zip(mb_keys, (stats.mean, stats.std, stats.mean_gradient_curvature,
+                                                    float(np.mean(stats.full_gradient_curvature)))):
+                        mb[key].append(value)
                 thresholds.append(2.0 / cfg.lr_at(t) if opt is None else stability_threshold(opt))
             if t == steps:
                 break
@@ -494,6 +523,8 @@ def train(
         for name in ("values", "steps", "residuals", "converged"):
             del getattr(tracker, name)[keep:]
         del thresholds[keep:]
+        for values in mb.values():
+            del values[keep:]
     for p in params:
         p.grad = None
     vals = np.array(tracker.values) if tracker.values else np.zeros((0, k))
@@ -505,6 +536,7 @@ def train(
         converged=np.array(tracker.converged, dtype=bool).reshape(vals.shape),
         lyapunov=lyap, diverged=diverged_at >= 0, diverged_at=diverged_at, n_hvp=tracker.n_hvp, config=cfg,
         interrupted_at=interrupted_at, threshold=np.array(thresholds, dtype=np.float64),
+        minibatch={k: np.array(v, dtype=np.float64) for k, v in mb.items()} if minibatch_samples else None,
     )
 
 
