@@ -314,6 +314,10 @@ def test_train_optimizer_bad_input():
         train(model, (X, Y), steps=1, optimizer="adam")
     with pytest.raises(ValueError, match="lyapunov"):
         train(model, (X, Y), lr=0.1, steps=1, optimizer="adam", lyapunov=True)
+    with pytest.raises(ValueError, match="lr"):
+        train(model, (X, Y), steps=1)
+    with pytest.raises(ValueError, match="optimizer_options"):
+        train(model, (X, Y), lr=0.1, steps=1, optimizer_options={"eps": 1.0})
 
 
 def test_regime_threshold_argument():
