@@ -1,5 +1,5 @@
 """Figures of network training runs (:class:`sharpdyn.torch.Trajectory`): loss, sharpness
-against the edge ``2/lr`` (or the optimizer's own threshold), and the power spectrum of the sharpness at the edge of stability."""
+against the edge ``2/lr``, and the power spectrum of the sharpness at the edge of stability."""
 
 from __future__ import annotations
 
@@ -39,9 +39,8 @@ def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
 
 def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = None, *,
                   late_fraction: float = 0.5) -> Figure:
-    """Four panels: loss (log), sharpness with each run's ``2/lr`` (dashed; the optimizer's
-    threshold for momentum / adaptive runs, against their sharpness), ``lr * sharpness
-    / 2`` (``sharpness / threshold`` for those; 1 = edge of stability, with the running Lyapunov exponent if recorded on a twin
+    """Four panels: loss (log), sharpness with each run's ``2/lr`` (dashed), ``lr * sharpness
+    / 2`` (1 = edge of stability, with the running Lyapunov exponent if recorded on a twin
     axis) and the power spectrum of the sharpness over the last ``late_fraction`` of its
     samples (cycles per step)."""
     fig = Figure(figsize=(15, 3.8), layout="constrained")
@@ -65,15 +64,13 @@ def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = No
             f, p = power_spectrum(tr.sharpness[-n_late:], spacing=spacing)
             ax_p.semilogy(f[1:], np.maximum(p[1:], 1e-300), color=color, lw=1.0, label=label)
     ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
-    plain = all(getattr(tr.config, "optimizer", "gd") == "gd" for tr in trajectories)
-    if plain:
-        ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
-    else:
-        ax_s.set(xlabel="step", ylabel="λ_max(H), or λ_max(P⁻¹H) for Adam/RMSprop",
-                 title="optimizer's sharpness (dashed: its threshold)")
+    ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
     ax_r.axhline(1.0, color="k", lw=0.8, ls="--")
-    ax_r.set(xlabel="step", ylabel="η λ_max / 2" if plain else "sharpness / threshold",
-             title="sharpness / (2/η)" if plain else "sharpness / threshold")
+    ax_r.set(xlabel="step", ylabel="η λ_max / 2", title="sharpness / (2/η)")
     ax_p.set(xlabel="frequency (cycles / step)", ylabel="power", title="sharpness spectrum (late)")
     ax_loss.legend(fontsize=7)
+    if any(getattr(tr.config, "optimizer", "gd") != "gd" for tr in trajectories):
+        ax_s.set(ylabel="λ_max(H), or λ_max(P⁻¹H) for Adam/RMSprop",
+                 title="optimizer's sharpness (dashed: its threshold)")
+        ax_r.set(ylabel="sharpness / threshold", title="sharpness / threshold")
     return fig
