@@ -410,3 +410,33 @@ def test_train_records_minibatch_statistics_against_dense_hessians():
     assert "minibatch_gradient_curvature" in tr.arrays()
     with pytest.raises(ValueError, match="batch_size"):
         train(model, (X, Y), lr=0.05, steps=1, minibatch_samples=2)
+
+
+def test_preconditioner_follows_parameter_identity_not_group_order():
+    model, X, Y = _small_problem(11)
+    ps = list(model.parameters())
+    opt = torch.optim.RMSprop([{"params": ps[::-1][:2]}, {"params": ps[::-1][2:]}], lr=0.003, eps=1e-3)
+    _take_steps(model, opt, X, Y, 4)
+    P = _reference_P(opt, model)  # walks model.parameters(), reading each one's own state
+    np.testing.assert_allclose(model_preconditioner(opt, model).numpy(), P.numpy(), rtol=1e-15)
+    H = dense_hessian(model, reference_mse, X, Y)
+    s = 1.0 / torch.sqrt(P)
+    res = preconditioned_sharpness(model, "mse", (X, Y), opt, tol=1e-10)
+    assert res.eigenvalues[0] == pytest.approx(float(torch.linalg.eigvalsh(s[:, None] * H * s[None, :])[-1]),
+                                               rel=1e-8)
+
+
+def test_sharpness_tracker_preconditioned_mode():
+    from sharpdyn.torch import SharpnessTracker
+
+    model, X, Y = _small_problem(12)
+    H = dense_hessian(model, reference_mse, X, Y)
+    tracker = SharpnessTracker(model, "mse", (X, Y), preconditioned=True, tol=1e-10)
+    assert tracker.measure(0) == pytest.approx(float(torch.linalg.eigvalsh(H)[-1]), rel=1e-8)  # P = 1 until set
+    P = torch.linspace(0.5, 2.0, H.shape[0], dtype=torch.float64)
+    s = 1.0 / torch.sqrt(P)
+    top = float(torch.linalg.eigvalsh(s[:, None] * H * s[None, :])[-1])
+    assert tracker.measure(1, preconditioner=P) == pytest.approx(top, rel=1e-8)
+    plain = SharpnessTracker(model, "mse", (X, Y))
+    with pytest.raises(ValueError, match="preconditioned=True"):
+        plain.measure(0, preconditioner=P)
