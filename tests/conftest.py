@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+MNIST_SUBSET = Path(__file__).resolve().parent / "data" / "mnist"
 
 
 @pytest.fixture
@@ -16,17 +16,19 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
 
 
-def mnist_candidates() -> list[Path]:
-    """Where the real MNIST IDX files are looked for: $SHARPDYN_MNIST_DIR, then the project's
-    shared folder beside the checkout, then the workplace's shared folder."""
+def mnist_full_dir() -> Path | None:
+    """The folder named by ``$SHARPDYN_MNIST_DIR`` (the full standard MNIST files), or None."""
     env = os.environ.get("SHARPDYN_MNIST_DIR")
-    return ([Path(env)] if env else []) + [SHARED / "data" / "mnist", Path("/work/shared/data/mnist")]
+    return Path(env).expanduser() if env else None
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    for path in mnist_candidates():
-        if path.is_dir():
-            return path
-    pytest.fail("real MNIST files expected in one of " + ", ".join(map(str, mnist_candidates()))
-                + " (set SHARPDYN_MNIST_DIR)")
+    """Real MNIST IDX files: ``$SHARPDYN_MNIST_DIR`` if set (the full files), else the subset
+    shipped in tests/data/mnist (the first 1,000 examples of each split, see its README)."""
+    full = mnist_full_dir()
+    if full is not None:
+        if not full.is_dir():
+            pytest.fail(f"SHARPDYN_MNIST_DIR={str(full)!r} is not a directory")
+        return full
+    return MNIST_SUBSET

@@ -11,6 +11,8 @@ import pytest
 
 from sharpdyn import data
 
+from conftest import mnist_full_dir
+
 
 def _write_idx(path, arr, gz=False):
     header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(">" + "i" * arr.ndim, *arr.shape)
@@ -67,17 +69,28 @@ def test_cifar10_pickles(tmp_path):
 
 
 def test_real_mnist_subset_standardised_onehot(mnist_dir):
-    X, Y = data.load("mnist", root=mnist_dir, n=500, classes=3, seed=2)
-    assert X.shape == (500, 1, 28, 28) and X.dtype == np.float32
-    assert Y.shape == (500, 3) and np.array_equal(Y.sum(axis=1), np.ones(500))
-    flat = X.reshape(500, -1).astype(np.float64)
+    n = 500 if mnist_full_dir() else 200  # the shipped subset holds 312 examples of classes 0-2
+    X, Y = data.load("mnist", root=mnist_dir, n=n, classes=3, seed=2)
+    assert X.shape == (n, 1, 28, 28) and X.dtype == np.float32
+    assert Y.shape == (n, 3) and np.array_equal(Y.sum(axis=1), np.ones(n))
+    flat = X.reshape(n, -1).astype(np.float64)
     assert np.allclose(flat.mean(axis=1), 0, atol=1e-5) and np.allclose(flat.std(axis=1), 1, atol=1e-4)
-    X2, _ = data.load("mnist", root=mnist_dir, n=500, classes=3, seed=2)
+    X2, _ = data.load("mnist", root=mnist_dir, n=n, classes=3, seed=2)
     assert np.array_equal(X, X2)
+    n_test = 10000 if mnist_full_dir() else 1000  # the full files or the shipped subset
     Xt, Yt = data.load("mnist", root=mnist_dir, split="test", targets="labels", standardize="per_feature")
-    assert Xt.shape == (10000, 1, 28, 28) and Yt.max() == 9
-    col = Xt.reshape(10000, -1)[:, 300].astype(np.float64)
+    assert Xt.shape == (n_test, 1, 28, 28) and Yt.max() == 9
+    col = Xt.reshape(n_test, -1)[:, 300].astype(np.float64)
     assert abs(col.mean()) < 1e-4 and abs(col.std() - 1) < 1e-3
+
+
+def test_real_mnist_first_labels(mnist_dir):
+    """The published first labels of MNIST's training and test files (LeCun et al.)."""
+    _, y = data.load("mnist", root=mnist_dir, targets="labels", standardize="none")
+    _, yt = data.load("mnist", root=mnist_dir, split="test", targets="labels", standardize="none")
+    assert y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert yt[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert len(y) == (60000 if mnist_full_dir() else 1000)
 
 
 def test_digits_default_and_tensors():
@@ -115,3 +128,17 @@ def test_bad_arguments(kwargs, exc, match):
     name = kwargs.pop("name")
     with pytest.raises(exc, match=match):
         data.load(name, **kwargs)
+
+
+def test_mnist_fixture_never_leaves_the_repository(mnist_dir):
+    """Without SHARPDYN_MNIST_DIR the tests read the subset shipped in tests/data/mnist (a clone
+    anywhere, with no sibling folders, runs them)."""
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    subset = tests / "data" / "mnist"
+    for name in data.IDX_FILES["train"] + data.IDX_FILES["test"]:
+        assert data.read_idx(subset / (name + ".gz")).shape[0] == 1000
+    if mnist_full_dir() is None:
+        assert mnist_dir.resolve() == subset
+    assert "/work/" not in (tests / "conftest.py").read_text()

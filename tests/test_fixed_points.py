@@ -7,6 +7,7 @@ import pytest
 
 from sharpdyn import uv
 from sharpdyn.fixed_points import classify_eigenvalues
+from sharpdyn.parameterization import kappa
 
 CASES = [
     dict(lr=0.5, width=16, x=1.0, y=1.0, param="sp"),
@@ -17,8 +18,12 @@ CASES = [
 
 
 def _map(p, case, steps=1):
-    f, k = uv.function_map(p[0], p[1], steps=steps, **case)
-    return np.array([float(f), float(k)])
+    """The map in (f, ntk), through the normalised variables: the unphysical fixed points
+    have ntk < 0 (or 0), which uv.function_map refuses as a physical NTK."""
+    sk = np.sqrt(kappa(case["width"], case["x"] ** 2, case["param"]))
+    lr, y = case["lr"], case["y"]
+    g, z = uv.normalized_map(lr * sk * (p[0] - y), lr * p[1], Y=lr * sk * y, steps=steps)
+    return np.array([y + float(g) / (lr * sk), float(z) / lr])
 
 
 def _fd_jacobian(p, case, period):

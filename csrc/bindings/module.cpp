@@ -16,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   sharpdyn::bindings::register_scan(m);
   sharpdyn::bindings::register_chaos(m);
   sharpdyn::bindings::register_mlp(m);
+  sharpdyn::bindings::register_momentum(m);
 }

@@ -7,6 +7,7 @@ Submodules (imported on first use):
 - :mod:`sharpdyn.scan` -- phase scans over grids of learning rates and initialisations.
 - :mod:`sharpdyn.chaos` -- orbit diagrams, periods, Lyapunov exponents, period-doubling points.
 - :mod:`sharpdyn.cubic` -- the cubic map of GD on a sub-quadratic loss, and its relation to the UV model.
+- :mod:`sharpdyn.momentum` -- heavy-ball momentum in the UV model and the quadratic/cubic maps.
 - :mod:`sharpdyn.spectra` -- power spectra of any 1-D series (sharpness, loss).
 - :mod:`sharpdyn.mlp` -- small MLPs with exact dense Hessians in C++.
 - :mod:`sharpdyn.torch` -- HVP Lanczos sharpness of PyTorch models (``pip install sharpdyn[torch]``).
@@ -25,7 +26,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "uv", "regimes", "fixed_points", "scan", "chaos", "mlp", "torch", "data", "figures",
-    "spectra", "parameterization", "validation", "cubic",
+    "spectra", "parameterization", "validation", "cubic", "momentum",
 }
 
 __all__ = ["__version__", *sorted(_SUBMODULES)]

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['HAS_OPENMP', 'cubic_cycle_derivatives', 'cubic_doubling_points', 'cubic_find_cycle', 'cubic_lyapunov', 'cubic_orbits', 'cubic_periods', 'cubic_scan', 'cubic_simd_path', 'lanczos_dense', 'max_threads', 'mlp_forward', 'mlp_hessian', 'mlp_hvp', 'mlp_jacobian', 'mlp_loss_gradient', 'mlp_num_params', 'mlp_top_eigenvalues_hvp', 'mlp_train', 'uv_function_map', 'uv_function_trajectory', 'uv_lyapunov_spectrum', 'uv_orbits', 'uv_periods', 'uv_product_jacobian', 'uv_scan', 'uv_scan_isa', 'uv_scan_isa_available', 'uv_train']
+__all__: list[str] = ['HAS_OPENMP', 'cubic_cycle_derivatives', 'cubic_doubling_points', 'cubic_find_cycle', 'cubic_lyapunov', 'cubic_orbits', 'cubic_periods', 'cubic_scan', 'cubic_simd_path', 'lanczos_dense', 'max_threads', 'mlp_forward', 'mlp_hessian', 'mlp_hvp', 'mlp_jacobian', 'mlp_loss_gradient', 'mlp_num_params', 'mlp_top_eigenvalues_hvp', 'mlp_train', 'uv_function_map', 'uv_function_trajectory', 'uv_lyapunov_spectrum', 'uv_orbits', 'uv_periods', 'uv_product_jacobian', 'uv_scan', 'uv_scan_isa', 'uv_scan_isa_available', 'uv_train', 'uv_train_momentum']
 def cubic_cycle_derivatives(x0: typing.SupportsFloat | typing.SupportsIndex, r: typing.SupportsFloat | typing.SupportsIndex, period: typing.SupportsInt | typing.SupportsIndex) -> tuple[float, float, float, float, float]:
     """
     (x_p, dx_p/dx0, dx_p/dr, d2x_p/dx0^2, d2x_p/dx0 dr)
@@ -108,6 +108,10 @@ def uv_scan_isa_available(isa: str) -> bool:
 def uv_train(u0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.SupportsFloat | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex, steps: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8], numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     """
     Parameter-space GD for a batch of UV runs; returns (loss, f, ntk, sharpness, diverged, diverged_at, u, v).
+    """
+def uv_train_momentum(u0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], momentum: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.SupportsFloat | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex, steps: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8], numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
+    """
+    Parameter-space heavy-ball GD for a batch of UV runs (lr and momentum per run); returns (loss, f, ntk, sharpness, diverged, diverged_at, u, v).
     """
 HAS_OPENMP: bool = True
 __version__: str = '0.1.0'

@@ -32,12 +32,14 @@ from . import parameterization as _param
 from .uv import DivergenceWarning
 from .validation import (
     as_float_array,
+    check_allocation,
     finite_float,
     nonnegative_int,
     one_of,
     positive_array,
     positive_float,
     positive_int,
+    product,
     threads_arg,
 )
 
@@ -74,8 +76,6 @@ OBSERVABLES: dict[str, dict[str, int]] = {
 
 # Max doubling points the solver resolves in double precision (see doubling_points).
 _MAX_DOUBLING_COUNT = 19
-# Largest result an orbit diagram may allocate (bytes); beyond it, ask for fewer states.
-_MAX_RESULT_BYTES = 16 * 2**30
 
 
 def power_spectrum(series: Any, **kwargs: Any):
@@ -196,6 +196,17 @@ class OrbitDiagram:
         return path
 
 
+def check_orbit_diagram_size(system: str, n_params: int, n_keep: int, *, observable: str = "state") -> None:
+    """Refuse (``ValueError`` naming ``n_keep``) an orbit diagram whose ``n_params x n_keep``
+    kept states would not fit in memory (see :func:`sharpdyn.validation.check_allocation`;
+    override with ``SHARPDYN_MAX_BYTES``). Cheap: the command line calls it before writing."""
+    system = _system(system)
+    per_state = 2 if (system == "uv" and observable == "state") else 1
+    nbytes = 8 * product(n_params, n_keep, per_state) + 64 * int(n_params)
+    check_allocation(nbytes, "n_keep", hint=f"{n_params:,} parameters x {n_keep:,} kept states; keep fewer "
+                                            "states or split params over several calls")
+
+
 def orbit_diagram(
     system: str,
     params: Any,
@@ -248,10 +259,7 @@ def orbit_diagram(
     init = _initial(system, x0, p.size)
     nt = threads_arg(threads)
     code = OBSERVABLES[system][obs]
-    nbytes = 8 * p.size * K * (2 if (system == "uv" and code == 0) else 1)
-    if nbytes > _MAX_RESULT_BYTES:
-        raise ValueError(f"n_keep={K} for {p.size} parameters needs {nbytes / 2**30:.1f} GiB "
-                         f"(limit {_MAX_RESULT_BYTES / 2**30:.0f} GiB); keep fewer states or split params")
+    check_orbit_diagram_size(system, p.size, K, observable=obs)
     if system == "cubic":
         states, at = _core.cubic_orbits(p, init[0], T, K, code, bool(continuation), nt)
         x0_used = init[0]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import as_float_array, nonnegative_int, positive_array
+from .validation import as_float_array, as_real_array, check_allocation, positive_array, positive_int, product
 
 __all__ = [
     "ESCAPE_R",
@@ -103,16 +103,22 @@ def gd_step(theta: Any, *, a: Any, b: Any, lr: Any) -> np.ndarray:
 
 def step(x: Any, r: Any) -> np.ndarray:
     """``r x (1 - x^2)`` (NumPy; the compiled kernels evaluate the same expression)."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.asarray(r, dtype=np.float64) * x * (1.0 - x * x)
+    x = as_real_array(x, "x")
+    return as_real_array(r, "r") * x * (1.0 - x * x)
 
 
 def iterate(x0: Any, r: Any, steps: int) -> np.ndarray:
-    """The orbit ``x_0 .. x_steps`` (NumPy, for small problems); shape ``(steps + 1,) + shape``."""
-    steps = nonnegative_int(steps, "steps")
+    """The orbit ``x_0 .. x_steps`` (NumPy, for small problems); shape ``(steps + 1,) + shape``;
+    ``steps >= 1`` as everywhere. Refuses orbits that would not fit in memory."""
+    steps = positive_int(steps, "steps")
     x = as_float_array(x0, "x0")
     rr = as_float_array(r, "r")
-    out = np.empty((steps + 1,) + np.broadcast_shapes(x.shape, rr.shape))
+    try:
+        shape = np.broadcast_shapes(x.shape, rr.shape)
+    except ValueError as exc:
+        raise ValueError(f"x0 and r must broadcast together: {exc}") from exc
+    check_allocation(8 * product(steps + 1, *shape), "steps", hint="record fewer steps or use sharpdyn.scan.cubic")
+    out = np.empty((steps + 1,) + shape)
     out[0] = x
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
@@ -122,15 +128,15 @@ def iterate(x0: Any, r: Any, steps: int) -> np.ndarray:
 
 def sharpness(x: Any, r: Any) -> np.ndarray:
     """Normalised curvature ``lr L''(theta) = 3 r x^2 - (r - 1)`` (``2(r-1)`` at the minimum)."""
-    x = np.asarray(x, dtype=np.float64)
-    r = np.asarray(r, dtype=np.float64)
+    x = as_real_array(x, "x")
+    r = as_real_array(r, "r")
     return 3.0 * r * x * x - (r - 1.0)
 
 
 def loss(x: Any, r: Any) -> np.ndarray:
     """Normalised loss ``4 lr^2 a^2 L(theta) = (r x^2 - (r - 1))^2 / 2``."""
-    x = np.asarray(x, dtype=np.float64)
-    r = np.asarray(r, dtype=np.float64)
+    x = as_real_array(x, "x")
+    r = as_real_array(r, "r")
     g = r * x * x - (r - 1.0)
     return 0.5 * g * g
 
@@ -172,15 +178,15 @@ def uv_r(Y: Any) -> np.ndarray:
 
 def uv_to_cubic(g: Any, Y: Any) -> np.ndarray:
     """``|x| = sqrt((g + Y) / (1 + Y))`` (meaningful on the invariant line ``z = 2(g + Y)``)."""
-    g = np.asarray(g, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    g = as_real_array(g, "g")
+    Y = as_real_array(Y, "Y")
     return np.sqrt(np.maximum(g + Y, 0.0) / (1.0 + Y))
 
 
 def uv_from_cubic(x: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     """The UV state ``(g, z)`` on the invariant line for cubic-map state ``x``:
     ``g = (1 + Y) x^2 - Y``, ``z = 2 (1 + Y) x^2``."""
-    x = np.asarray(x, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    x = as_real_array(x, "x")
+    Y = as_real_array(Y, "Y")
     w = (1.0 + Y) * x * x
     return w - Y, 2.0 * w

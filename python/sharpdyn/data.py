@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import nonnegative_int, one_of, positive_int
+from .validation import check_allocation, finite_nonnegative_float, nonnegative_int, one_of, positive_int, product
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "digits", "synthetic")
 STANDARDIZE = ("per_sample", "per_feature", "none")
@@ -37,7 +37,12 @@ def read_idx(path: str | Path) -> np.ndarray:
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except EOFError as exc:
+            raise ValueError(f"{path} is truncated: its gzip stream ends early (download it again)") from exc
+        except (gzip.BadGzipFile, OSError) as exc:
+            raise ValueError(f"{path} is not a valid gzip file: {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number)")
     ndim = raw[3]
@@ -45,6 +50,9 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     count = int(np.prod(dims))
     offset = 4 + 4 * ndim
+    if len(raw) - offset < count * dtype.itemsize:
+        raise ValueError(f"{path} is truncated: header says {tuple(dims)} ({count * dtype.itemsize} data bytes) "
+                         f"but the file holds {len(raw) - offset}")
     if len(raw) - offset != count * dtype.itemsize:
         raise ValueError(f"{path}: header says {tuple(dims)} but the file holds {len(raw) - offset} data bytes")
     return np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(tuple(dims))
@@ -116,13 +124,17 @@ def synthetic(n: int, *, d: int = 16, n_out: int = 1, targets: str = "teacher", 
     """Gaussian inputs ``X ~ N(0, I_d)`` of shape ``(n, d)`` with targets ``(n, n_out)``:
     ``"teacher"``: a random two-layer tanh network ``y = W2 tanh(W1 x / sqrt(d)) / sqrt(h)``
     (``h = teacher_width``, standard-normal weights) plus ``noise`` Gaussian noise;
-    ``"random"``: independent standard-normal targets."""
+    ``"random"``: independent standard-normal targets. ``noise`` must be finite and >= 0."""
     n, d, n_out = positive_int(n, "n"), positive_int(d, "d"), positive_int(n_out, "n_out")
     one_of(targets, "targets", ("teacher", "random"))
+    noise = finite_nonnegative_float(noise, "noise")
+    seed = nonnegative_int(seed, "seed")
+    h = positive_int(teacher_width, "teacher_width") if targets == "teacher" else 0
+    check_allocation(8 * (2 * product(n, d) + 3 * product(n, n_out) + 2 * product(n, h)), "n",
+                     hint=f"{n:,} examples of dimension {d}; ask for fewer")
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     if targets == "teacher":
-        h = positive_int(teacher_width, "teacher_width")
         W1 = rng.standard_normal((h, d))
         W2 = rng.standard_normal((n_out, h))
         Y = np.tanh(X @ W1.T / np.sqrt(d)) @ W2.T / np.sqrt(h)
@@ -162,7 +174,7 @@ def load(
     split:
         ``"train"`` or ``"test"``.
     classes:
-        Keep only labels ``0 .. classes-1`` (and ``classes`` one-hot columns).
+        Keep only labels ``0 .. classes-1`` (and ``classes`` one-hot columns); at least 2.
     standardize:
         ``"per_sample"`` (each example to zero mean, unit variance: the paper's choice),
         ``"per_feature"`` (each input feature over the kept examples) or ``"none"`` (pixel
@@ -183,6 +195,10 @@ def load(
     if n is not None:
         n = positive_int(n, "n")
     seed = nonnegative_int(seed, "seed")
+    if classes is not None:
+        classes = positive_int(classes, "classes")
+        if classes < 2:
+            raise ValueError(f"classes must be >= 2 (one class is no classification task), got {classes}")
     if key == "synthetic":
         if n is None:
             raise ValueError("n is required for synthetic data")
@@ -203,7 +219,6 @@ def load(
             images = images / 16.0
         n_classes = int(labels.max()) + 1
         if classes is not None:
-            classes = positive_int(classes, "classes")
             if classes > n_classes:
                 raise ValueError(f"classes={classes} exceeds the {n_classes} classes of {key}")
             keep = labels < classes

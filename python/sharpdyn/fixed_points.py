@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import parameterization as _param
-from .validation import as_float_array, finite_float, positive_float, positive_int
+from .validation import as_float_array, as_real_array, finite_float, nonnegative_array, positive_float, positive_int
 
 __all__ = ["FixedPoint", "ZeroLossLine", "fixed_points", "zero_loss_line", "vector_field", "classify_eigenvalues",
            "normalized_step", "normalized_jacobian"]
@@ -40,6 +40,12 @@ MARGINAL_TOL = 1e-9
 KINDS = ("stable_node", "stable_focus", "saddle", "unstable_node", "unstable_focus", "marginal")
 
 
+MAX_PERIOD = 64
+"""Largest ``period`` :func:`fixed_points` accepts: the ``p``-step map's derivatives grow like
+``|multiplier|^p``, so Newton's method finds nothing reliable far beyond this, and its cost
+grows in proportion to ``p`` (about 8 ms per step of the period)."""
+
+
 def normalized_step(g: np.ndarray, z: np.ndarray, Y: float) -> tuple[np.ndarray, np.ndarray]:
     """One step of the normalised map (NumPy, elementwise)."""
     return g * (1.0 - z + g * (g + Y)), z + g * (z * g - 4.0 * (g + Y))
@@ -47,8 +53,8 @@ def normalized_step(g: np.ndarray, z: np.ndarray, Y: float) -> tuple[np.ndarray,
 
 def normalized_jacobian(g: np.ndarray, z: np.ndarray, Y: float) -> np.ndarray:
     """Jacobian ``d(g', z')/d(g, z)``, shape ``g.shape + (2, 2)``."""
-    g = np.asarray(g, dtype=np.float64)
-    z = np.asarray(z, dtype=np.float64)
+    g = as_real_array(g, "g")
+    z = as_real_array(z, "z")
     J = np.empty(np.broadcast(g, z).shape + (2, 2))
     J[..., 0, 0] = 1.0 - z + 3.0 * g * g + 2.0 * g * Y
     J[..., 0, 1] = -g
@@ -128,11 +134,11 @@ class ZeroLossLine:
 
     def eigenvalues(self, ntk: Any) -> np.ndarray:
         """Jacobian eigenvalues ``(1 - lr ntk, 1)`` along the line; shape ``ntk.shape + (2,)``."""
-        lam = as_float_array(ntk, "ntk")
+        lam = nonnegative_array(ntk, "ntk")
         return np.stack([1.0 - self.lr * lam, np.ones_like(lam)], axis=-1)
 
     def is_stable(self, ntk: Any) -> np.ndarray:
-        lam = as_float_array(ntk, "ntk")
+        lam = nonnegative_array(ntk, "ntk")
         return (lam > self.stable_ntk[0]) & (lam < self.stable_ntk[1])
 
 
@@ -217,9 +223,13 @@ def fixed_points(
     Newton's method on ``F^period(q) = q``, started from a grid, and are refined to a
     relative residual below 1e-13. Each point carries the Jacobian of the
     ``period``-step map in ``(f, ntk)`` (the product of the one-step Jacobians around the
-    orbit), its eigenvalues and its type.
+    orbit), its eigenvalues and its type. ``period`` is at most :data:`MAX_PERIOD` (64, about
+    half a second).
     """
     period = positive_int(period, "period")
+    if period > MAX_PERIOD:
+        raise ValueError(f"period must be <= {MAX_PERIOD} (Newton's method on the {period}-step map costs "
+                         f"time in proportion to period and loses all precision long before), got {period}")
     eta, sk, yy = _scales(lr, width, x, y, param)
     Y = eta * sk * yy
     D = np.diag([eta * sk, eta])
@@ -247,7 +257,7 @@ def vector_field(
     for flow diagrams."""
     eta, sk, yy = _scales(lr, width, x, y, param)
     F = as_float_array(f, "f")
-    L = as_float_array(ntk, "ntk")
+    L = nonnegative_array(ntk, "ntk")
     Y = eta * sk * yy
     g, z = eta * sk * (F - yy), eta * L
     gp, zp = normalized_step(g, z, Y)

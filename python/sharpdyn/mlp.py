@@ -50,10 +50,12 @@ from . import _core
 from . import regimes as _regimes
 from .validation import (
     as_float_array,
+    check_allocation,
     nonnegative_int,
     one_of,
     positive_float,
     positive_int,
+    product,
     threads_arg,
 )
 
@@ -180,6 +182,8 @@ def init_params(spec: MLPSpec, seed: int = 0) -> np.ndarray:
     ``numpy.random.default_rng(seed)``; biases 0. Same seed, same parameters.
     """
     seed = nonnegative_int(seed, "seed")
+    check_allocation(3 * 8 * spec.num_params, "widths",
+                     hint=f"{spec.num_params:,} parameters; use narrower layers")
     rng = np.random.default_rng(seed)
     parts = []
     for a, std in enumerate(spec.init_stds):
@@ -364,19 +368,29 @@ class MLP:
             raise ValueError(f"v must have shape ({self.num_params},), got {vv.shape}")
         return _core.mlp_hvp(*self.spec._core_args(), self._params, x, y, np.ascontiguousarray(vv))
 
+    def _check_square(self, what: str) -> None:
+        P = self.num_params
+        check_allocation(8 * 2 * P * P, "widths", hint=f"the dense {what} of {P:,} parameters is {P:,} x {P:,}; "
+                                                       "use top_eigenvalues(method='hvp') (no matrix) or a smaller net")
+
     def hessian(self, X: Any, Y: Any, *, threads: int | None = None) -> np.ndarray:
         """Exact dense Hessian of the loss, shape ``(P, P)``, symmetric."""
+        self._check_square("Hessian")
         x, y = _data(self.spec, X, Y)
         return _core.mlp_hessian(*self.spec._core_args(), self._params, x, y, False, threads_arg(threads))
 
     def gauss_newton(self, X: Any, Y: Any, *, threads: int | None = None) -> np.ndarray:
         """Gauss-Newton matrix ``sum_n J_n^T H_loss J_n`` (``= J^T J / N`` for MSE), ``(P, P)``."""
+        self._check_square("Gauss-Newton matrix")
         x, y = _data(self.spec, X, Y)
         return _core.mlp_hessian(*self.spec._core_args(), self._params, x, y, True, threads_arg(threads))
 
     def jacobian(self, X: Any) -> np.ndarray:
         """Jacobian of the outputs, shape ``(N * d_out, P)``; row ``n * d_out + o`` is ``df_{n,o}/dtheta``."""
-        return _core.mlp_jacobian(*self.spec._core_args(), self._params, _inputs(self.spec, X))
+        x = _inputs(self.spec, X)
+        check_allocation(8 * product(x.shape[0], self.spec.widths[-1], self.num_params), "X",
+                         hint="the Jacobian has N * d_out rows of num_params entries; pass fewer examples")
+        return _core.mlp_jacobian(*self.spec._core_args(), self._params, x)
 
     def ntk(self, X: Any) -> np.ndarray:
         """Empirical neural tangent kernel ``J J^T``, shape ``(N * d_out, N * d_out)``.
@@ -694,6 +708,12 @@ def train(
     nthreads = threads_arg(threads)
 
     Wn, Rn, Sn = len(specs), axis.shape[0], len(seed_list)
+    runs = Wn * Rn * Sn
+    check_allocation(8 * product(runs, steps + 1) + 8 * product(runs, steps // every + 1)
+                     + (16 * product(Sn, steps, bs) if bs is not None else 0)
+                     + 8 * 3 * Rn * Sn * sum(sp.num_params for sp in specs), "steps",
+                     hint=f"{runs} run(s) x {steps + 1} recorded steps; train fewer steps per call "
+                          "(continue from the returned params) or fewer runs")
     inits = {(w, s): init_params(sp, seed) for w, sp in enumerate(specs) for s, seed in enumerate(seed_list)}
     start = None
     if initial_params is not None:

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import positive_array
+from .validation import as_real_array, positive_array
 
 REGIMES: tuple[str, ...] = (
     "divergence",
@@ -151,6 +151,7 @@ def summarize(
     lr: Any,
     diverged: Any = None,
     criteria: RegimeCriteria = DEFAULT_CRITERIA,
+    threshold: Any = None,
 ) -> RegimeSummary:
     """Reduce recorded runs to their :class:`RegimeSummary`.
 
@@ -166,9 +167,15 @@ def summarize(
         Learning rate, broadcastable to the batch shape ``...``.
     diverged:
         Boolean, batch shape; default: a run diverged if any loss is not finite.
+    threshold:
+        The optimizer's stability threshold on the sharpness, broadcastable to the batch
+        shape (``None``: GD's ``2 / lr``). Momentum and adaptive optimizers have their own
+        (:func:`sharpdyn.torch.stability_threshold`); the edge and below-edge tests then use
+        ``S / threshold`` in place of ``lr * S / 2``, i.e. the summary's ``lr`` becomes the
+        effective ``2 / threshold``.
     """
-    loss = np.asarray(loss, dtype=np.float64)
-    sharp = np.asarray(sharpness, dtype=np.float64)
+    loss = as_real_array(loss, "loss")
+    sharp = as_real_array(sharpness, "sharpness")
     if loss.ndim < 1 or loss.shape[-1] < 2:
         raise ValueError("loss must have at least 2 samples along its last axis")
     if sharp.ndim < 1 or sharp.shape[-1] < 1:
@@ -177,6 +184,8 @@ def summarize(
         raise ValueError(f"loss batch shape {loss.shape[:-1]} != sharpness batch shape {sharp.shape[:-1]}")
     batch = loss.shape[:-1]
     eta = np.broadcast_to(positive_array(lr, "lr"), batch).astype(np.float64)
+    if threshold is not None:
+        eta = np.broadcast_to(2.0 / positive_array(threshold, "threshold"), batch).astype(np.float64)
     if diverged is None:
         div = ~np.all(np.isfinite(loss), axis=-1)
     else:
@@ -249,6 +258,9 @@ def classify_series(
     lr: Any,
     diverged: Any = None,
     criteria: RegimeCriteria = DEFAULT_CRITERIA,
+    threshold: Any = None,
 ) -> np.ndarray | str:
-    """Regime name(s) of recorded run(s); see :func:`summarize` for the shapes."""
-    return names(label_codes(summarize(loss, sharpness, lr=lr, diverged=diverged, criteria=criteria), criteria))
+    """Regime name(s) of recorded run(s); see :func:`summarize` for the shapes and for
+    ``threshold`` (the optimizer's edge in place of ``2 / lr``)."""
+    return names(label_codes(summarize(loss, sharpness, lr=lr, diverged=diverged, criteria=criteria,
+                                       threshold=threshold), criteria))

@@ -34,7 +34,15 @@ import numpy as np
 from . import _core
 from . import parameterization as _param
 from . import regimes as _regimes
-from .validation import as_float_array, nonnegative_array, positive_array, positive_int, threads_arg
+from .validation import (
+    as_float_array,
+    check_allocation,
+    nonnegative_array,
+    positive_array,
+    positive_int,
+    product,
+    threads_arg,
+)
 
 __all__ = ["ISAS", "CubicScan", "UVScan", "available_isas", "cubic", "default_isa", "grid", "uv", "uv_normalized"]
 
@@ -162,6 +170,18 @@ def _labelled_statistics(raw: dict[str, np.ndarray], lr: np.ndarray,
     return out
 
 
+SCAN_BYTES_PER_POINT = 176
+"""Memory one point of :func:`uv` / :func:`cubic` needs (contiguous inputs, kernel outputs,
+labels and the inputs kept in the result; measured 163 bytes)."""
+
+
+def check_scan_size(shape: tuple[int, ...], names: str) -> None:
+    """Refuse a scan whose points would not fit in memory (see
+    :func:`sharpdyn.validation.check_allocation`)."""
+    check_allocation(SCAN_BYTES_PER_POINT * product(*shape), names,
+                     hint=f"{product(*shape):,} points ({' x '.join(map(str, shape))}); scan fewer points per call")
+
+
 def isa_arg(isa: Any) -> str:
     """Validate an ``isa=`` argument (a name from :data:`ISAS` that this CPU can run)."""
     if not isinstance(isa, str) or isa not in ISAS:
@@ -260,9 +280,11 @@ def uv(
     xx = as_float_array(x, "x")
     k = _param.kappa(w, xx * xx, param)
     try:
-        eta, lam, f, k, yy = np.broadcast_arrays(eta, lam, f, k, yy)
+        shape = np.broadcast_shapes(eta.shape, lam.shape, f.shape, k.shape, yy.shape)
     except ValueError as exc:
         raise ValueError(f"lr, ntk0, f0, width, x, y must broadcast together: {exc}") from exc
+    check_scan_size(shape, "lr, ntk0, f0, width, x, y")
+    eta, lam, f, k, yy = np.broadcast_arrays(eta, lam, f, k, yy)
     out = run_flat(eta, lam, f, k, yy, steps=steps, sharpness_every=sharpness_every, criteria=criteria,
                    threads=threads_arg(threads), isa=isa)
     shape = eta.shape
@@ -299,9 +321,11 @@ def uv_normalized(
     YY = as_float_array(Y, "Y")
     gg = -YY if g0 is None else as_float_array(g0, "g0")
     try:
-        cc, YY, gg = np.broadcast_arrays(cc, YY, gg)
+        shape = np.broadcast_shapes(cc.shape, YY.shape, gg.shape)
     except ValueError as exc:
         raise ValueError(f"c, Y, g0 must broadcast together: {exc}") from exc
+    check_scan_size(shape, "c, Y, g0")
+    cc, YY, gg = np.broadcast_arrays(cc, YY, gg)
     return uv(1.0, cc, gg + YY, width=1.0, x=1.0, y=YY, param="sp", steps=steps, threads=threads,
               sharpness_every=sharpness_every, criteria=criteria, isa=isa)
 
@@ -370,9 +394,11 @@ def cubic(
     rr = as_float_array(r, "r")
     xx = as_float_array(x0, "x0")
     try:
-        rr, xx = np.broadcast_arrays(rr, xx)
+        shape = np.broadcast_shapes(rr.shape, xx.shape)
     except ValueError as exc:
         raise ValueError(f"r and x0 must broadcast together: {exc}") from exc
+    check_scan_size(shape, "r, x0")
+    rr, xx = np.broadcast_arrays(rr, xx)
     out = run_cubic_flat(rr, xx, steps=steps, sharpness_every=sharpness_every, criteria=criteria,
                          threads=threads_arg(threads), isa=isa)
     arrays = {name: value.reshape(rr.shape) for name, value in out.items()}

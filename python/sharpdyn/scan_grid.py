@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import math
+import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ import numpy as np
 from . import parameterization as _param
 from . import regimes as _regimes
 from .scan import isa_arg, run_cubic_flat, run_flat
-from .validation import as_float_array, positive_int, threads_arg
+from .validation import as_float_array, check_allocation, check_disk, positive_int, product, threads_arg
 
 __all__ = ["CUBIC_AXES", "FIELDS", "NORMALIZED_AXES", "PHYSICAL_AXES", "GridSpec", "grid", "grid_spec"]
 
@@ -49,6 +51,12 @@ FIELDS: tuple[str, ...] = (
     "late_loss_increase", "regime",
 )
 """Per-point variables of every scan (see :class:`sharpdyn.scan.UVScan`)."""
+
+GRID_BYTES_PER_POINT = 560
+"""Memory one grid point needs while :func:`grid` runs: the finished chunks, the Dataset they
+are concatenated into, and the chunk being computed (measured 513 bytes)."""
+STORE_BYTES_PER_POINT = 128
+"""Disk one grid point may take in a Zarr store (every variable uncompressed; an upper bound)."""
 
 _DEFAULTS = {"ntk0": 1.0, "f0": 0.0, "y": 1.0, "x": 1.0, "param": 0.0}
 _STORE_FORMAT = "sharpdyn.scan_grid/1"
@@ -250,6 +258,28 @@ def grid_spec(
     )
 
 
+def check_grid_size(spec: GridSpec, store: str | Path | None = None) -> None:
+    """Refuse (``ValueError`` naming ``axes``) a scan whose result would not fit in memory, or
+    whose store would not fit on its disk (``store`` not yet created; a resumed store is checked
+    by :func:`grid` for the chunks still to do). See :func:`sharpdyn.validation.check_allocation`
+    for the limits and their overrides (``SHARPDYN_MAX_BYTES``, ``SHARPDYN_MAX_DISK_BYTES``)."""
+    points = product(*spec.shape)
+    what = f"{points:,} points ({' x '.join(map(str, spec.shape))})"
+    check_allocation(GRID_BYTES_PER_POINT * points, "axes",
+                     hint=f"{what}; the result is returned in memory: scan fewer points, or split the first "
+                          "axis over several calls (each with its own store=)")
+    if spec.model == "weights":
+        row = product(*spec.shape[1:])
+        widths = spec.coords[spec.dims.index("width")] if "width" in spec.dims else (dict(spec.fixed)["width"],)
+        chunk_points = min(spec.rows_per_chunk * row, points)
+        check_allocation(chunk_points * (40 * (spec.steps + 1) + 24 * int(max(widths))), "steps",
+                         hint=f"model='weights' records {spec.steps + 1} steps for each of {chunk_points:,} points "
+                              "of a chunk; give a smaller chunk_size or fewer steps")
+    if store is not None and not Path(store).exists():
+        check_disk(STORE_BYTES_PER_POINT * points, "store", store,
+                   hint=f"{what}; choose a store on a larger disk or scan fewer points")
+
+
 def _function_inputs(spec: GridSpec, r0: int, r1: int) -> tuple[np.ndarray, ...]:
     """(lr, ntk0, f0, kappa, y) on rows [r0, r1), as :func:`sharpdyn.scan.uv` computes them."""
     v = lambda name: spec.values(name, r0, r1)
@@ -273,25 +303,37 @@ def compute_chunk(spec: GridSpec, k: int) -> dict[str, np.ndarray]:
 
     A pure function of ``(spec, k)``: what :func:`grid` runs locally or on Dask workers.
     """
+    return _timed_chunk(spec, k)[0]
+
+
+def _timed_chunk(spec: GridSpec, k: int) -> tuple[dict[str, np.ndarray], float]:
+    """:func:`compute_chunk` and the seconds spent in its kernel calls (the model's runs,
+    without input preparation)."""
     r0, r1 = spec.chunk_rows(k)
     shape = (r1 - r0,) + spec.shape[1:]
     if spec.model == "weights":
+        t0 = time.perf_counter()
         out = _weights_chunk(spec, r0, r1)
+        kernel = time.perf_counter() - t0
     elif spec.model == "cubic":
-        out = run_cubic_flat(np.ascontiguousarray(spec.values("r", r0, r1)).ravel(),
-                             np.ascontiguousarray(spec.values("x0", r0, r1)).ravel(), steps=spec.steps,
-                             sharpness_every=spec.sharpness_every, criteria=spec.criteria, threads=spec.threads,
-                             isa=spec.isa)
+        r = np.ascontiguousarray(spec.values("r", r0, r1)).ravel()
+        x0 = np.ascontiguousarray(spec.values("x0", r0, r1)).ravel()
+        t0 = time.perf_counter()
+        out = run_cubic_flat(r, x0, steps=spec.steps, sharpness_every=spec.sharpness_every, criteria=spec.criteria,
+                             threads=spec.threads, isa=spec.isa)
+        kernel = time.perf_counter() - t0
     else:
         lr, lam, f0, kappa, y = _function_inputs(spec, r0, r1)
         if np.any(~np.isfinite(lr)):
             raise ValueError("c / ntk0 is not finite: ntk0 must be > 0 where c is given")
+        t0 = time.perf_counter()
         out = run_flat(lr.ravel(), lam.ravel(), f0.ravel(), kappa.ravel(), y.ravel(), steps=spec.steps,
                        sharpness_every=spec.sharpness_every, criteria=spec.criteria, threads=spec.threads,
                        isa=spec.isa)
+        kernel = time.perf_counter() - t0
         if not spec.normalized and "lr" not in spec.dims:
             out["lr"] = np.ascontiguousarray(lr).ravel()
-    return {name: np.asarray(a).reshape(shape) for name, a in out.items()}
+    return {name: np.asarray(a).reshape(shape) for name, a in out.items()}, kernel
 
 
 def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, np.ndarray]:
@@ -371,7 +413,9 @@ class _ZarrStore:
         except ImportError as exc:  # pragma: no cover - exercised without the extra only
             raise ImportError("store= needs zarr: pip install 'sharpdyn[scan]'") from exc
         self.spec = spec
-        self.group = zarr.open_group(str(path), mode="a")
+        self.path = str(path)
+        # the real metadata, never a consolidated copy (it is rewritten when the scan completes)
+        self.group = zarr.open_group(self.path, mode="a", use_consolidated=False)
         attrs = dict(self.group.attrs)
         if "sharpdyn_scan" in attrs:
             if attrs["sharpdyn_scan"] != spec.to_json():
@@ -399,7 +443,38 @@ class _ZarrStore:
 
     def read(self, k: int) -> dict[str, np.ndarray]:
         r0, r1 = self.spec.chunk_rows(k)
-        return {name: np.asarray(arr[r0:r1]) for name, arr in self.group.arrays() if name != "done"}
+        skip = {"done", *self.spec.dims}
+        return {name: np.asarray(arr[r0:r1]) for name, arr in self.group.arrays() if name not in skip}
+
+    def finalize(self, ds: Any) -> None:
+        """Write the coordinates and attributes of the finished scan ``ds`` and consolidate
+        the metadata, so that a plain ``xarray.open_zarr(path)`` opens it as ``ds``."""
+        import zarr
+
+        for dim in self.spec.dims:
+            values = np.asarray(ds[dim].values, dtype=np.float64)
+            if dim in self.group:
+                if not np.array_equal(np.asarray(self.group[dim][:]), values):
+                    raise ValueError(f"store {self.path!r}: array {dim!r} is not the coordinate of the scan")
+                continue
+            arr = self.group.create_array(dim, shape=values.shape, chunks=values.shape, dtype="float64",
+                                          fill_value=np.nan, dimension_names=(dim,))
+            arr[:] = values
+        for name, var in ds.data_vars.items():
+            if var.attrs and name in self.group:
+                self.group[name].attrs.update(_json_attrs(var.attrs))
+        self.group.attrs.update(_json_attrs(ds.attrs))
+        with warnings.catch_warnings():
+            # zarr 3 consolidates inline in zarr.json and warns that this is not yet in the v3 spec;
+            # zarr-python and xarray read it, which is what the scan's users call
+            warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part",
+                                    category=UserWarning)
+            zarr.consolidate_metadata(self.path)
+
+
+def _json_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as JSON types (NumPy scalars and arrays to Python numbers and lists)."""
+    return {k: (v.tolist() if isinstance(v, (np.ndarray, np.generic)) else v) for k, v in attrs.items()}
 
 
 def _fill(dtype: np.dtype) -> Any:
@@ -442,6 +517,7 @@ def grid(
     threads: int | None = None,
     isa: str = "auto",
     on_chunk: Callable[[int], None] | None = None,
+    timings: dict[str, float] | None = None,
 ):
     """Scan the UV model over the Cartesian product of named axes.
 
@@ -473,7 +549,8 @@ def grid(
     store:
         Path of a Zarr group. Finished chunks are written there as they complete and
         skipped when the same scan is run again (resume). A store holding another scan
-        raises ``ValueError``.
+        raises ``ValueError``; so does a store the disk has no room for (up to
+        :data:`STORE_BYTES_PER_POINT` bytes a point; override with ``SHARPDYN_MAX_DISK_BYTES``).
     client:
         A ``dask.distributed.Client``: chunks run as tasks on its workers.
     progress:
@@ -482,6 +559,12 @@ def grid(
         OpenMP threads per chunk and instruction set (never change the result).
     on_chunk:
         Called with the chunk index after each chunk is stored (a hook for monitoring).
+    timings:
+        A dict that, when given, is filled with where the time went (seconds):
+        ``compute_seconds`` (inside the model's kernels only, summed over chunks; on a
+        cluster, worker time), ``store_seconds`` (opening, writing and reading the Zarr
+        store, and its final metadata), ``wall_seconds`` (the whole call) and
+        ``computed_points`` (points computed by this call; resumed chunks are read instead).
 
     Returns
     -------
@@ -490,24 +573,46 @@ def grid(
         (``regime`` as codes with CF ``flag_values``/``flag_meanings``), plus ``lr`` when
         it is derived from ``c``, and ``f0``/``ntk0`` for ``model="weights"``. Attributes
         record the fixed inputs, ``steps``, the model and the criteria.
+
+    Raises
+    ------
+    ValueError
+        Before any work, for bad axes or options, and for a scan whose result would not fit
+        in memory (about :data:`GRID_BYTES_PER_POINT` bytes a point; the limit is the available
+        memory or ``SHARPDYN_MAX_BYTES``, see :func:`sharpdyn.validation.check_allocation`).
     """
+    fixed = dict(lr=lr, c=c, ntk0=ntk0, f0=f0, y=y, width=width, x=x, param=param, Y=Y, g0=g0, r=r, x0=x0)
+    spec = grid_spec(axes, steps=steps, fixed=fixed, model=model, sharpness_every=sharpness_every,
+                     criteria=criteria, seed=seed, sigma=sigma, chunk_size=chunk_size, threads=threads, isa=isa)
+    check_grid_size(spec, store)
     try:
         import xarray as xr
     except ImportError as exc:  # pragma: no cover - exercised without the extra only
         raise ImportError("scan.grid needs xarray: pip install 'sharpdyn[scan]'") from exc
     from tqdm import tqdm
 
-    fixed = dict(lr=lr, c=c, ntk0=ntk0, f0=f0, y=y, width=width, x=x, param=param, Y=Y, g0=g0, r=r, x0=x0)
-    spec = grid_spec(axes, steps=steps, fixed=fixed, model=model, sharpness_every=sharpness_every,
-                     criteria=criteria, seed=seed, sigma=sigma, chunk_size=chunk_size, threads=threads, isa=isa)
+    wall0 = time.perf_counter()
+    spent = {"compute_seconds": 0.0, "store_seconds": 0.0, "computed_points": 0}
+    t0 = time.perf_counter()
     zstore = _ZarrStore(store, spec) if store is not None else None
     done = zstore.done() if zstore is not None else np.zeros(spec.n_chunks, dtype=bool)
+    spent["store_seconds"] += time.perf_counter() - t0
+    if zstore is not None and not done.all():
+        left = product(*spec.shape) * int((~done).sum()) // spec.n_chunks
+        check_disk(STORE_BYTES_PER_POINT * left, "store", store,
+                   hint="the chunks still to do would not fit; choose a store on a larger disk")
     results: dict[int, dict[str, np.ndarray]] = {}
     todo = [k for k in range(spec.n_chunks) if not done[k]]
+    row = int(np.prod(spec.shape[1:], dtype=np.int64))
 
-    def finish(k: int, data: dict[str, np.ndarray]) -> None:
+    def finish(k: int, data: dict[str, np.ndarray], kernel_seconds: float) -> None:
+        spent["compute_seconds"] += kernel_seconds
+        r0, r1 = spec.chunk_rows(k)
+        spent["computed_points"] += (r1 - r0) * row
         if zstore is not None:
+            t = time.perf_counter()
             zstore.write(k, data)
+            spent["store_seconds"] += time.perf_counter() - t
         results[k] = data
         if on_chunk is not None:
             on_chunk(k)
@@ -516,19 +621,21 @@ def grid(
               disable=not progress) as bar:
         if client is None:
             for k in todo:
-                finish(k, compute_chunk(spec, k))
+                finish(k, *_timed_chunk(spec, k))
                 bar.update(1)
         else:
             from distributed import as_completed
 
-            futures = client.map(compute_chunk, [spec] * len(todo), todo, pure=False)
+            futures = client.map(_timed_chunk, [spec] * len(todo), todo, pure=False)
             index = {f.key: k for f, k in zip(futures, todo)}
-            for future, data in as_completed(futures, with_results=True):
-                finish(index[future.key], data)
+            for future, (data, kernel_seconds) in as_completed(futures, with_results=True):
+                finish(index[future.key], data, kernel_seconds)
                 bar.update(1)
+    t0 = time.perf_counter()
     for k in range(spec.n_chunks):
         if k not in results:
             results[k] = zstore.read(k)  # type: ignore[union-attr]
+    spent["store_seconds"] += time.perf_counter() - t0
     names = [n for n in FIELDS if n in results[0]] + sorted(n for n in results[0] if n not in FIELDS)
     data_vars = {}
     for name in names:
@@ -541,4 +648,10 @@ def grid(
     ds.attrs.update(steps=spec.steps, model=spec.model, normalized=int(spec.normalized),
                     sharpness_every=spec.sharpness_every, criteria=json.dumps(asdict(spec.criteria)),
                     seed=spec.seed, sigma=spec.sigma)
+    if zstore is not None:
+        t0 = time.perf_counter()
+        zstore.finalize(ds)
+        spent["store_seconds"] += time.perf_counter() - t0
+    if timings is not None:
+        timings.update(spent, wall_seconds=time.perf_counter() - wall0)
     return ds

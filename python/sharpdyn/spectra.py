@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import one_of, positive_int
+from .validation import one_of, positive_int, refuse_complex
 
 __all__ = ["PowerSpectrum", "as_series", "power_spectrum"]
 
@@ -26,8 +26,14 @@ def as_series(series: Any, name: str = "series") -> np.ndarray:
     if hasattr(series, "detach") and hasattr(series, "cpu"):  # torch.Tensor, without importing torch
         series = series.detach().cpu().numpy()
     try:
-        arr = np.asarray(series, dtype=np.float64)
+        raw = np.asarray(series)
+        refuse_complex(raw, name)
+        if raw.dtype.kind in "USV":
+            raise TypeError(raw.dtype)
+        arr = raw.astype(np.float64)
     except (TypeError, ValueError) as exc:
+        if "complex" in str(exc):
+            raise
         raise ValueError(f"{name} must be numeric, got {type(series).__name__}") from exc
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
@@ -111,13 +117,12 @@ def power_spectrum(
     -------
     PowerSpectrum with frequencies in cycles per step (Nyquist = 1/2).
     """
-    from scipy import signal
-
     x = as_series(series)
     method = one_of(method, "method", METHODS)
     detrend = one_of(detrend, "detrend", DETRENDS)
     if not isinstance(window, str):
         raise ValueError(f"window must be a window name, got {window!r}")
+    from scipy import signal  # after the cheap checks: the import takes a while
     try:
         signal.get_window(window, 8)
     except ValueError as exc:

@@ -37,10 +37,12 @@ from . import regimes as _regimes
 from .fixed_points import FixedPoint, ZeroLossLine, fixed_points, vector_field, zero_loss_line
 from .validation import (
     as_float_array,
+    check_allocation,
     nonnegative_array,
-    nonnegative_int,
     positive_array,
+    positive_float,
     positive_int,
+    product,
     threads_arg,
 )
 
@@ -88,6 +90,18 @@ def sharpness(f: Any, ntk: Any, *, width: Any, x: Any = 1.0, y: Any = 1.0, param
     return 0.5 * lam + np.sqrt(rad)
 
 
+_MAP_BYTES_PER_POINT = 96  # five contiguous inputs, three outputs, reshaped results
+
+
+def _check_map_size(arrays: tuple[np.ndarray, ...], names: str) -> None:
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError as exc:
+        raise ValueError(f"{names} must broadcast together: {exc}") from exc
+    check_allocation(_MAP_BYTES_PER_POINT * product(*shape), names,
+                     hint=f"the broadcast shape {shape} is too large; map fewer points per call")
+
+
 def _run_map(f, lam, lr, kappa, y, steps, threads):
     f, lam, lr, kappa, y = np.broadcast_arrays(f, lam, lr, kappa, y)
     shape = f.shape
@@ -113,8 +127,9 @@ def function_map(
     Parameters
     ----------
     f, ntk:
-        Network output and NTK eigenvalue ``lambda = |grad f|^2``. Weights realise only
-        ``ntk >= 2 sqrt(kappa) |f|``, but the map is iterated for any finite values.
+        Network output and NTK eigenvalue ``lambda = |grad f|^2 >= 0`` (a negative NTK
+        raises ``ValueError``, as everywhere). Weights realise only
+        ``ntk >= 2 sqrt(kappa) |f|``, but the map is iterated for any finite ``f`` and ``ntk >= 0``.
     lr:
         Learning rate ``eta > 0``.
     width:
@@ -124,19 +139,20 @@ def function_map(
     param:
         ``"sp"``, ``"mup"`` or an exponent ``s`` in [0, 1].
     steps:
-        Number of GD steps (>= 0).
+        Number of GD steps (>= 1).
 
     All array arguments broadcast together; the result has the broadcast shape (0-d for
     scalars). A point that diverges (``|f - y|`` beyond ``1e6 (|f0 - y| + |y| + 1)`` or
     overflow) stops there and returns ``f = +-inf``, ``ntk = +inf``, with a
     :class:`DivergenceWarning`; use :func:`iterate` for the step at which it diverged.
     """
-    steps = nonnegative_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     f = as_float_array(f, "f")
-    lam = as_float_array(ntk, "ntk")
+    lam = nonnegative_array(ntk, "ntk")
     eta = positive_array(lr, "lr")
     yy = as_float_array(y, "y")
     k = _kappa(width, x, param)
+    _check_map_size((f, lam, eta, k, yy), "f, ntk, lr, width, x, y")
     try:
         f_out, lam_out, at = _run_map(f, lam, eta, k, yy, steps, threads_arg(threads))
     except ValueError as exc:  # broadcasting failure
@@ -152,12 +168,16 @@ def normalized_map(g: Any, z: Any, *, Y: Any, steps: int = 1, threads: int | Non
 
     ``g = lr*sqrt(kappa)*(f - y)``, ``z = lr*ntk``, ``Y = lr*sqrt(kappa)*y``; it is the
     function-space map with ``lr = kappa = 1`` and target ``Y`` (so ``f = g + Y``).
-    Divergence is reported as in :func:`function_map`.
+    ``steps >= 1``. ``z`` may be any real number here: the normalised map is studied as a
+    dynamical system in the whole plane (:func:`fixed_points` reports its unphysical points
+    with ``z < 0`` too); the physical NTK ``ntk``/``ntk0`` of every other function must be
+    ``>= 0``. Divergence is reported as in :func:`function_map`.
     """
-    steps = nonnegative_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     g = as_float_array(g, "g")
     zz = as_float_array(z, "z")
     YY = as_float_array(Y, "Y")
+    _check_map_size((g, zz, YY), "g, z, Y")
     one = np.ones(())
     f_out, z_out, at = _run_map(g + YY, zz, one, one, YY, steps, threads_arg(threads))
     n_div = int(np.count_nonzero(at >= 0))
@@ -172,7 +192,7 @@ def to_normalized(f: Any, ntk: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any
     eta = positive_array(lr, "lr")
     sk = np.sqrt(_kappa(width, x, param))
     yy = as_float_array(y, "y")
-    return eta * sk * (as_float_array(f, "f") - yy), eta * as_float_array(ntk, "ntk"), eta * sk * yy
+    return eta * sk * (as_float_array(f, "f") - yy), eta * nonnegative_array(ntk, "ntk"), eta * sk * yy
 
 
 def from_normalized(g: Any, z: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any = 1.0, param: _param.Param = "sp"):
@@ -195,12 +215,16 @@ def init(
 
     Returns ``u`` of shape ``([batch,] n)`` for a scalar input (``d=None``) or
     ``([batch,] n, d)``, and ``v`` of shape ``([batch,] n)``. Same ``seed`` gives the same
-    weights (NumPy's PCG64).
+    weights (NumPy's PCG64). ``sigma`` must be finite and > 0. Sizes whose weights would not
+    fit in memory raise ``ValueError`` (see :func:`sharpdyn.validation.check_allocation`).
     """
     n = positive_int(width, "width")
     if d is not None:
         d = positive_int(d, "d")
     lead = () if batch is None else (positive_int(batch, "batch"),)
+    sigma = positive_float(sigma, "sigma")
+    check_allocation(8 * 2 * product(*lead, n, d or 1) + 8 * product(*lead, n), "width" if batch is None else "width, batch",
+                     hint="ask for fewer or narrower networks")
     std = float(_param.init_std(n, param, sigma))
     rng = np.random.default_rng(seed)
     u_shape = lead + ((n,) if d is None else (n, d))
@@ -269,6 +293,10 @@ class Trajectory:
         return path
 
 
+_RECORD_BYTES = 40  # loss, f, ntk, sharpness per run and step, plus slack
+_ITERATE_BYTES = 64  # f, ntk and the loss/sharpness temporaries of iterate()
+
+
 def train(
     u0: Any,
     v0: Any,
@@ -329,6 +357,9 @@ def train(
     n = v.shape[-1]
     if n == 0:
         raise ValueError("u0/v0: width must be > 0")
+    check_allocation(_RECORD_BYTES * product(B, steps + 1) + 8 * 2 * product(B, n, d + 1), "steps",
+                     hint=f"{B} run(s) x {steps + 1} recorded steps; record fewer steps per call "
+                          "(continue from the returned weights) or use sharpdyn.scan.uv, which keeps no history")
     eta = positive_array(lr, "lr")
     if eta.ndim > 1 or (eta.ndim == 1 and eta.shape[0] != B):
         raise ValueError(f"lr must be a scalar or have shape ({B},), got {eta.shape}")
@@ -382,6 +413,9 @@ def iterate(
         raise ValueError(f"f0, ntk0 and lr must broadcast together: {exc}") from exc
     if f.ndim > 1:
         raise ValueError("f0, ntk0, lr must be scalars or 1-D batches")
+    check_allocation(_ITERATE_BYTES * product(f.size, steps + 1), "steps",
+                     hint=f"{f.size} run(s) x {steps + 1} recorded steps; record fewer steps per call "
+                          "or use sharpdyn.scan.uv, which keeps no history")
     k = float(_param.kappa(n, x_norm**2, s))
     shape = f.shape
     flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (f, lam, eta)]

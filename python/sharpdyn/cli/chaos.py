@@ -104,6 +104,11 @@ def orbit(system, pmin, pmax, num, transient, x0, width, target, f0, ntk0, threa
     from .. import chaos
     from ..figures.chaos import plot_orbit_diagram
 
+    try:  # refuse a result that cannot fit before writing or allocating anything
+        chaos.check_orbit_diagram_size("uv" if system == "uv-lr" else system, num, keep,
+                                       observable=observable or ("sharpness" if system == "uv-lr" else "state"))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).replace("n_keep", "--num x --keep", 1)) from exc
     out_dir.mkdir(parents=True, exist_ok=True)
     params, setup = _setup(system, pmin, pmax, num, x0, width, target, f0, ntk0)
     t0 = time.perf_counter()
@@ -153,7 +158,7 @@ def lyapunov(system, pmin, pmax, num, transient, x0, width, target, f0, ntk0, th
 
     matplotlib.use("Agg")
     from .. import chaos
-    from ..figures.chaos import plot_orbit_diagram, plot_power_spectra
+    from ..figures.chaos import VALUE_LABEL, plot_orbit_diagram, plot_power_spectra
     from ..spectra import power_spectrum
 
     if system == "uv-lr":
@@ -188,19 +193,38 @@ def lyapunov(system, pmin, pmax, num, transient, x0, width, target, f0, ntk0, th
     fig.savefig(out_dir / f"{name}.png", dpi=140)
     default_spectra = "2.1,2.27,2.296,2.9" if system == "cubic" else "1.1,1.27,1.296,1.9"
     sp_params = _floats(spectra or default_spectra, "--spectra")
-    orbits = chaos.orbit_diagram(system, sp_params, x0=setup["x0"], n_transient=max(transient, 20000), n_keep=4096,
-                                 observable="sharpness", threads=threads)
-    spec_list, labels = [], []
-    for p, s in zip(sp_params, orbits.states):
-        if not np.all(np.isfinite(s)):
+    if not all(np.isfinite(sp_params)):
+        raise click.BadParameter(f"--spectra: finite parameters expected, got {spectra!r}")
+    ctx = _quiet_divergence()  # a diverged orbit is reported below, by name
+    try:
+        orbits = chaos.orbit_diagram(system, sp_params, x0=setup["x0"], n_transient=max(transient, 20000),
+                                     n_keep=4096, observable="sharpness", threads=threads)
+    except ValueError as exc:
+        raise click.BadParameter(f"--spectra: {exc}") from exc
+    finally:
+        ctx.__exit__(None, None, None)
+    pname = "r" if system == "cubic" else "Y"
+    spec_list, labels, diverged = [], [], []
+    for p, s, at in zip(sp_params, orbits.states, orbits.diverged_at):
+        if at >= 0 or not np.all(np.isfinite(s)):
+            diverged.append(f"{pname} = {p:g} (at step {int(at)})")
             continue
         sp = power_spectrum(s)
         spec_list.append(sp)
-        labels.append(f"{'r' if system == 'cubic' else 'Y'} = {p:g}: peaks at {np.round(sp.peaks(3), 4).tolist()} "
-                      f"cycles/step")
+        labels.append(f"{pname} = {p:g}: peaks at {np.round(sp.peaks(3), 4).tolist()} cycles/step")
     if spec_list:
-        plot_power_spectra(spec_list, labels).savefig(out_dir / f"spectra_{system}.png", dpi=140)
+        observable = VALUE_LABEL[(system, "sharpness")]
+        plot_power_spectra(spec_list, labels, observable=f"the sharpness {observable}").savefig(
+            out_dir / f"spectra_{system}.png", dpi=140)
         summary["spectra_peaks"] = {lab.split(":")[0]: sp.peaks(4).tolist() for lab, sp in zip(labels, spec_list)}
+    if diverged:
+        summary["spectra_diverged"] = diverged
     (out_dir / f"{name}.json").write_text(json.dumps(summary, indent=2))
     click.echo(f"[lyapunov] {params.size} parameters; wrote {name}.npz/.json/.png"
                + (f", spectra_{system}.png" if spec_list else "") + f" to {out_dir}/")
+    if diverged:
+        raise click.ClickException(
+            f"--spectra: the orbit diverged at {', '.join(diverged)}, so it has no spectrum"
+            + (f"; spectra_{system}.png shows the other {len(spec_list)}" if spec_list
+               else "; no spectra figure written")
+            + " (choose parameters where the map stays bounded" + (", r < 3)" if system == "cubic" else ")"))

@@ -46,8 +46,7 @@ def _uv_section(out: Path) -> dict:
     fig = plot_flow(lr=lr_e, width=width_e, y=y_e, trajectory=runs["edge_of_stability_Y1.1"], z_range=(0.0, 5.0))
     fig.savefig(out / "uv_flow_eos.png", dpi=130)
     lr_c = 3.0 / ntk0
-    fig = plot_flow(lr=lr_c, width=width, y=1.0, trajectory=runs["catapult_c3.0"], z_range=(0.0, 5.0),
-                    f_range=(-15.0, 15.0))
+    fig = plot_flow(lr=lr_c, width=width, y=1.0, trajectory=runs["catapult_c3.0"], z_range=(0.0, 5.0))
     fig.savefig(out / "uv_flow_catapult.png", dpi=130)
     return summary
 
@@ -82,7 +81,7 @@ def _chaos_section(out: Path) -> dict:
     import warnings
 
     from .. import chaos
-    from ..figures.chaos import plot_orbit_diagram, plot_power_spectra
+    from ..figures.chaos import VALUE_LABEL, plot_orbit_diagram, plot_power_spectra
 
     r = np.linspace(1.8, 2.45, 2500)
     with warnings.catch_warnings():
@@ -109,7 +108,9 @@ def _chaos_section(out: Path) -> dict:
     for label, value in picks.items():
         d = chaos.orbit_diagram("cubic", [value], x0=0.3, n_transient=5000, n_keep=4096, observable="sharpness")
         spectra.append(chaos.power_spectrum(d.states[0]))
-    plot_power_spectra(spectra, list(picks)).savefig(out / "spectra_cubic.png", dpi=130)
+    observable = VALUE_LABEL[("cubic", "sharpness")]
+    plot_power_spectra(spectra, list(picks), observable=f"the sharpness {observable}").savefig(
+        out / "spectra_cubic.png", dpi=130)
     return {
         "doubling_points": doubling.params.tolist(),
         "feigenbaum_delta": float(doubling.delta), "feigenbaum_delta_error": float(doubling.delta_error),

@@ -26,15 +26,25 @@ def parse_values(text: str, name: str):
             if len(parts) != 3:
                 raise ValueError
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            _finite([start, stop], name, text)
             if num < 1:
                 raise click.BadParameter(f"--{name}: NUM must be >= 1 in START:STOP:NUM, got {num}")
             return np.linspace(start, stop, num)
         if "," in text:
             items = [t.strip() for t in text.split(",") if t.strip()]
-            return items if name == "param" else np.array([float(t) for t in items])
-        return text if name == "param" else float(text)
+            return items if name == "param" else np.array(_finite([float(t) for t in items], name, text))
+        return text if name == "param" else _finite([float(text)], name, text)[0]
     except ValueError as exc:
         raise click.BadParameter(f"--{name}: expected a number, START:STOP:NUM or a comma list, got {text!r}") from exc
+
+
+def _finite(values: list[float], name: str, text: str) -> list[float]:
+    """``values`` if all are finite, else a BadParameter naming the option and NaN / infinity."""
+    for v in values:
+        if not np.isfinite(v):
+            what = "NaN" if np.isnan(v) else "infinity"
+            raise click.BadParameter(f"--{name}: {what} is not a valid value (got {text!r}); give finite numbers")
+    return values
 
 
 @click.command()
@@ -62,9 +72,12 @@ def parse_values(text: str, name: str):
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="sharpdyn-scan",
               show_default=True, help="Output folder.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the data of a different scan already in --out (without it such a folder is refused; "
+                   "the same scan resumes).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chunk_size, fmt, heatmaps, threads, out_dir,
-         progress) -> None:
+         overwrite, progress) -> None:
     """Phase scan of the UV model: regimes over a grid of learning rates and initialisations.
 
     Example (the normalised plane, one picture for every width):
@@ -94,16 +107,25 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
         raise click.UsageError("give at least one axis (START:STOP:NUM or a comma list), e.g. --c 0.5:5:200")
     out_dir.mkdir(parents=True, exist_ok=True)
     store = out_dir / "scan.zarr" if fmt == "zarr" else None
+    if overwrite and store is not None and store.exists():
+        _remove_store(store)
     t0 = time.perf_counter()
+    timings: dict = {}
     try:
         ds = _scan.grid(axes, steps=steps, model=model, seed=seed, chunk_size=chunk_size, store=store,
-                        progress=progress, threads=threads, **fixed)
+                        progress=progress, threads=threads, timings=timings, **fixed)
     except (ValueError, TypeError) as exc:
-        raise click.UsageError(str(exc)) from exc
+        message = str(exc)
+        if "holds a different scan" in message or "holds no sharpdyn scan" in message:
+            message += " (or pass --overwrite to replace it)"
+        raise click.UsageError(message) from exc
     elapsed = time.perf_counter() - t0
+    t_out = time.perf_counter()
     if fmt == "npz":
         np.savez_compressed(out_dir / "scan.npz", **{k: ds[k].values for k in ds.data_vars},
                             **{f"coord_{k}": ds[k].values for k in ds.dims})
+    npz_seconds = time.perf_counter() - t_out
+    t_fig = time.perf_counter()
     files = []
     if ds["regime"].ndim <= 2:
         plot_phase_diagram(ds).savefig(out_dir / "phase_diagram.png", dpi=130)
@@ -115,15 +137,41 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
                 raise click.UsageError(str(exc)) from exc
             fig.savefig(out_dir / f"heatmap_{q}.png", dpi=130)
             files.append(f"heatmap_{q}.png")
+    figures_seconds = time.perf_counter() - t_fig
     codes = ds["regime"].values
+    computed = int(timings["computed_points"])
+    compute_s = float(timings["compute_seconds"])
     summary = {
-        "points": int(codes.size), "steps": steps, "model": model, "seconds": elapsed,
-        "point_steps_per_second": codes.size * steps / max(elapsed, 1e-12),
+        "points": int(codes.size), "steps": steps, "model": model,
+        # compute: inside the model's kernels only; io: Zarr store (open/write/read/metadata) and the
+        # NPZ file; figures: drawing and saving the PNGs; wall: the whole scan call
+        "timing": {
+            "computed_points": computed,
+            "resumed_points": int(codes.size) - computed,
+            "compute_seconds": compute_s,
+            "io_seconds": float(timings["store_seconds"]) + npz_seconds,
+            "figures_seconds": figures_seconds,
+            "scan_wall_seconds": elapsed,
+            "compute_point_steps_per_second": computed * steps / compute_s if computed and compute_s > 0 else None,
+            "wall_point_steps_per_second": computed * steps / elapsed if computed and elapsed > 0 else None,
+        },
         "axes": {k: [float(np.min(ds[k])), float(np.max(ds[k])), int(ds.sizes[k])] for k in ds["regime"].dims},
         "fixed": {k: (v if isinstance(v, str) else float(v)) for k, v in fixed.items()},
         "regime_fractions": {name: float(np.mean(codes == i)) for i, name in enumerate(regimes.REGIMES)},
         "data": "scan.zarr" if fmt == "zarr" else "scan.npz", "figures": files,
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    click.echo(f"[scan] {codes.size:,} points x {steps} steps in {elapsed:.2f} s; wrote {summary['data']}, "
-               + ", ".join(files) + f", summary.json to {out_dir}/")
+    rate = summary["timing"]["compute_point_steps_per_second"]
+    click.echo(f"[scan] {codes.size:,} points x {steps} steps in {elapsed:.2f} s "
+               f"(computed {computed:,}: {compute_s:.2f} s in the kernels"
+               + (f", {rate:.3g} point-steps/s" if rate else "") + f"; {timings['store_seconds']:.2f} s store I/O); "
+               f"wrote {summary['data']}, " + ", ".join(files) + f", summary.json to {out_dir}/")
+
+
+def _remove_store(store: Path) -> None:
+    """Delete ``store`` (--overwrite), refusing anything that is not a Zarr group."""
+    import shutil
+
+    if not store.is_dir() or not ((store / "zarr.json").exists() or (store / ".zgroup").exists()):
+        raise click.UsageError(f"--overwrite: {store} is not a Zarr group; remove it yourself")
+    shutil.rmtree(store)

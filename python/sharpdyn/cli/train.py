@@ -61,6 +61,23 @@ def build_model(arch: str, x_shape: tuple, n_out: int, *, depth: int, width: int
               help="Also stop each sharpness measurement once its estimated relative error is below this "
                    "(e.g. 1e-4: fewer HVPs; default: the residual rule alone, ~1e-8).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="SGD batch size (default: full-batch GD).")
+@click.option("--optimizer", type=click.Choice(["gd", "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"]),
+              default="gd", show_default=True,
+              help="Update rule; the recorded sharpness and threshold follow it (momentum: (2+2b)/lr; Nesterov: "
+                   "2(1+b)/((1+2b)lr); Adam/AdamW: lambda_max(P^-1 H) against (2+2b1)/((1-b1)lr); RMSprop: "
+                   "lambda_max(P^-1 H) against (2+2b)/lr).")
+@click.option("--momentum", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.9, show_default=True,
+              help="Momentum b of momentum / nesterov / rmsprop.")
+@click.option("--beta1", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.9, show_default=True,
+              help="Adam/AdamW first-moment decay.")
+@click.option("--beta2", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.999, show_default=True,
+              help="Adam/AdamW second-moment decay (RMSprop's alpha).")
+@click.option("--eps", type=click.FloatRange(min=0.0, min_open=True), default=1e-8, show_default=True,
+              help="Adam/AdamW/RMSprop eps (part of the preconditioner P).")
+@click.option("--weight-decay", type=click.FloatRange(min=0.0), default=0.0, show_default=True)
+@click.option("--minibatch-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --batch-size: at each measurement also sample this many mini-batches and record the mean "
+                   "and spread of their sharpness and the curvature along their gradients.")
 @click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True, help="Linear warm-up steps.")
 @click.option("--lyapunov", is_flag=True, help="Also record the running largest Lyapunov exponent (1 HVP/step).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -72,8 +89,12 @@ def build_model(arch: str, x_shape: tuple, n_out: int, *, depth: int, width: int
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="sharpdyn-train",
               show_default=True)
 def train(dataset, root, n_examples, classes, arch, depth, width, activation, param, init_scale, norm, loss, lrs, cs,
-          steps, sharpness_every, eig_tol, batch_size, warmup, lyapunov, seed, dtype, device, threads, fmt, out_dir) -> None:
-    """Train a network with (S)GD and track its sharpness (top Hessian eigenvalue by Lanczos)."""
+          steps, sharpness_every, eig_tol, batch_size, optimizer, momentum, beta1, beta2, eps, weight_decay,
+          minibatch_samples, warmup,
+          lyapunov, seed, dtype, device, threads, fmt, out_dir) -> None:
+    """Train a network with (S)GD, momentum, Adam, AdamW or RMSprop and track its sharpness (top
+    Hessian eigenvalue by Lanczos; for Adam/AdamW/RMSprop the preconditioned one) against the
+    optimizer's stability threshold."""
     import copy
 
     import matplotlib
@@ -108,15 +129,23 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
     X, Y = X.to(dev), Y.to(dev)
     s0 = float(hessian_eigenvalues(base, loss, (X, Y), tol=1e-4, device=dev).eigenvalues[0])
     runs = [("lr", lr, lr) for lr in lrs] + [("c", c, c / s0) for c in (cs or ((1.0,) if not lrs else ()))]
+    if minibatch_samples and batch_size is None:
+        raise click.BadParameter("needs --batch-size", param_hint="--minibatch-samples")
+    if lyapunov and optimizer not in ("gd", "sgd"):
+        raise click.BadParameter("--lyapunov follows plain GD steps only", param_hint="--lyapunov")
+    opt_kwargs = {}
+    if optimizer not in ("gd", "sgd") or weight_decay:
+        opt_kwargs = {"optimizer": optimizer, "optimizer_options": {
+            "momentum": momentum, "beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay}}
     out_dir.mkdir(parents=True, exist_ok=True)
     click.echo(f"[train] {arch} on {dataset} (n={X.shape[0]}), device {dev}, sharpness at init {s0:.4g}")
-    trajectories, labels, summary = [], [], {"sharpness_init": s0, "runs": []}
+    trajectories, labels, summary = [], [], {"sharpness_init": s0, "optimizer": optimizer, "runs": []}
     for kind, value, lr in runs:
         model = copy.deepcopy(base)
         with tqdm(total=steps, desc=f"{kind}={value:g}", unit="step") as bar:
             tr = _train(model, (X, Y), lr=lr, steps=steps, loss=loss, sharpness_every=sharpness_every, eig_tol=eig_tol,
                         batch_size=batch_size, warmup_steps=warmup, seed=seed, lyapunov=lyapunov,
-                        progress=lambda t: bar.update(1))
+                        progress=lambda t: bar.update(1), minibatch_samples=minibatch_samples, **opt_kwargs)
         name = f"{kind}{value:g}"
         tr.save(out_dir / f"trajectory_{name}.{'npz' if fmt == 'npz' else 'nc'}")
         trajectories.append(tr)
@@ -127,6 +156,9 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
             "final_loss": float(tr.loss[np.isfinite(tr.loss)][-1]),
             "final_sharpness": float(finite[-1]) if finite.size else None,
             "final_edge_ratio": float(tr.edge_ratio[-1]) if finite.size else None,
+            "threshold": float(tr.threshold[-1]) if len(tr.threshold) else None,
+            **({f"final_minibatch_{k}": float(v[-1]) for k, v in tr.minibatch.items() if len(v)}
+               if tr.minibatch else {}),
             "final_lyapunov": float(tr.lyapunov[-1]) if lyapunov and np.isfinite(tr.lyapunov[-1]) else None,
             "n_hvp": tr.n_hvp,
         })

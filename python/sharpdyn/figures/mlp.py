@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from .. import regimes as _regimes
 from ..mlp import TrainingRuns
@@ -17,7 +18,8 @@ from .scan import REGIME_COLORS
 def plot_training(runs: TrainingRuns, *, width_index: int = 0, seed_index: int = 0,
                   criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA) -> Figure:
     """Two panels against the step for every learning rate of one (width, seed): the loss
-    (log scale) and the sharpness with its edge ``2/lr`` (dashed, same colour)."""
+    (log scale) and the sharpness with its edge ``2/lr`` (dashed, same colour; log scale, so
+    that every edge is in view)."""
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_loss, ax_s = fig.subplots(1, 2)
     names = runs.regime(criteria)
@@ -28,14 +30,18 @@ def plot_training(runs: TrainingRuns, *, width_index: int = 0, seed_index: int =
         ax_loss.semilogy(runs.steps, runs.loss[width_index, r, seed_index], color=col, lw=1.0, label=label)
         ax_s.plot(runs.sharpness_steps, runs.sharpness[width_index, r, seed_index], color=col, lw=1.2)
         ax_s.axhline(2.0 / lr, color=col, ls="--", lw=0.9)
-    finite = runs.sharpness[width_index, :, seed_index]
-    finite = finite[np.isfinite(finite)]
-    if finite.size:
-        ax_s.set_ylim(0.0, 1.3 * float(finite.max()))
+    # log scale, so that every edge 2/η (often far above the sharpness of small-η runs) is in view
+    shown = runs.sharpness[width_index, :, seed_index]
+    shown = np.concatenate([shown[np.isfinite(shown) & (shown > 0)], 2.0 / runs.lr[width_index, :, seed_index]])
+    ax_s.set_yscale("log")
+    ax_s.set_ylim(float(shown.min()) / 1.25, float(shown.max()) * 1.25)
+    ax_s.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    ax_s.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax_s.yaxis.set_minor_formatter(NullFormatter())
     spec = runs.spec
     ax_loss.set(xlabel="step", ylabel="training loss", title=f"{spec.activation} MLP {list(spec.widths)}, {spec.param}")
     ax_loss.legend(fontsize=8)
-    ax_s.set(xlabel="step", ylabel="sharpness λ (top Hessian eigenvalue)",
+    ax_s.set(xlabel="step", ylabel="sharpness λ (top Hessian eigenvalue, log scale)",
              title="sharpness; dashed: 2/η of the same colour")
     return fig
 

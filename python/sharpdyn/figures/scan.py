@@ -86,22 +86,32 @@ def _edges(v: np.ndarray) -> np.ndarray:
 _LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.8, "lw": 0}
 
 
+GUIDES: dict[str, tuple[tuple[float, str, str], ...]] = {
+    "c": ((2.0, "c = 2", "--"), (4.0, "c = 4", "--")),
+    "r": ((2.0, "r = 2", "--"), (3.0, "r = 3", "--")),
+    "Y": ((1.0, "Y = 1", ":"),),
+}
+"""Guide lines drawn on scan axes of these names: (value, label, line style)."""
+
+
 def _guides(ax, xdim: str, ydim: str | None) -> None:
-    for dim, line in ((xdim, ax.axvline), (ydim, ax.axhline)):
-        if dim == "c":
-            for value, text in ((2.0, "c = 2"), (4.0, "c = 4")):
-                line(value, color="k", ls="--", lw=1.0)
-                if line is ax.axvline:
-                    ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                                textcoords="offset points", fontsize=8, bbox=_LABEL_BOX)
-    for dim, line in ((xdim, ax.axvline), (ydim, ax.axhline)):
-        if dim == "r":
-            for value in (2.0, 3.0):
-                line(value, color="k", ls="--", lw=1.0)
-    if ydim == "Y":
-        ax.axhline(1.0, color="k", ls=":", lw=1.0)
-        ax.annotate("Y = 1", (1.0, 1.0), xycoords=("axes fraction", "data"), xytext=(-36, 3),
-                    textcoords="offset points", fontsize=8, bbox=_LABEL_BOX)
+    """Dashed / dotted guides at the values of :data:`GUIDES` on the x and y axes, each
+    labelled by a text on it (only those inside the axis range)."""
+    for dim, vertical in ((xdim, True), (ydim, False)):
+        if dim is None:
+            continue
+        lo, hi = sorted(ax.get_xlim() if vertical else ax.get_ylim())
+        for value, text, style in GUIDES.get(dim, ()):
+            if not lo <= value <= hi:
+                continue
+            if vertical:
+                ax.axvline(value, color="k", ls=style, lw=1.0)
+                ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                            textcoords="offset points", fontsize=8, bbox=_LABEL_BOX)
+            else:
+                ax.axhline(value, color="k", ls=style, lw=1.0)
+                ax.annotate(text, (1.0, value), xycoords=("axes fraction", "data"), xytext=(-36, 3),
+                            textcoords="offset points", fontsize=8, bbox=_LABEL_BOX)
 
 
 def plot_phase_diagram(ds: Any, *, title: str | None = None, guides: bool = True) -> Figure:

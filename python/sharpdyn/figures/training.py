@@ -8,6 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .checks import add_note
+
 
 def power_spectrum(series: Any, *, spacing: float = 1.0, segment: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Welch power spectral density of a finite 1-d series (mean removed, Hann window,
@@ -22,6 +24,19 @@ def power_spectrum(series: Any, *, spacing: float = 1.0, segment: int | None = N
         raise ValueError("series needs at least 4 finite samples for a spectrum")
     nper = min(x.size, segment or max(16, x.size // 2))
     return welch(x - x.mean(), fs=1.0 / spacing, nperseg=nper, detrend="constant")
+
+
+def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
+    """The run's stability threshold, dashed: ``2/lr`` for plain GD/SGD, else the optimizer's
+    own (``Trajectory.threshold``, e.g. 38/lr for Adam, drawn against the preconditioned
+    sharpness; it follows a warm-up)."""
+    threshold = getattr(tr, "threshold", None)
+    if getattr(tr.config, "optimizer", "gd") == "gd" or threshold is None or len(threshold) == 0:
+        ax.axhline(2.0 / tr.config.lr, color=color, ls="--", lw=0.8)
+    elif np.all(threshold == threshold[0]):
+        ax.axhline(float(threshold[0]), color=color, ls="--", lw=0.8)
+    else:
+        ax.step(tr.sharpness_steps, threshold, where="post", color=color, ls="--", lw=0.8)
 
 
 def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = None, *,
@@ -39,7 +54,7 @@ def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = No
         line, = ax_loss.semilogy(steps, np.where(tr.loss > 0, tr.loss, np.nan), lw=1.0, label=label)
         color = line.get_color()
         ax_s.plot(tr.sharpness_steps, tr.sharpness, color=color, lw=1.0, label=label)
-        ax_s.axhline(2.0 / tr.config.lr, color=color, ls="--", lw=0.8)
+        _draw_threshold(ax_s, tr, color)
         ax_r.plot(tr.sharpness_steps, tr.edge_ratio, color=color, lw=1.0, label=label)
         if np.isfinite(tr.lyapunov).any():
             ax_l = ax_l or ax_r.twinx()
@@ -53,7 +68,15 @@ def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = No
     ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
     ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
     ax_r.axhline(1.0, color="k", lw=0.8, ls="--")
-    ax_r.set(xlabel="step", ylabel="η λ_max / 2", title="sharpness / (2/η)")
+    ax_r.set(xlabel="step", ylabel="η λ_max / 2", title="sharpness / (2/η) (dashed: edge of stability)")
     ax_p.set(xlabel="frequency (cycles / step)", ylabel="power", title="sharpness spectrum (late)")
+    if not ax_p.lines:
+        counts = ", ".join(str(int(len(tr.sharpness) * late_fraction)) for tr in trajectories)
+        add_note(ax_p, "no spectrum: it needs ≥ 8 sharpness samples\nin the late part of a run "
+                       f"(here {counts or 'no runs'};\nrun longer or measure more often)", loc="center", fontsize=8)
     ax_loss.legend(fontsize=7)
+    if any(getattr(tr.config, "optimizer", "gd") != "gd" for tr in trajectories):
+        ax_s.set(ylabel="λ_max(H), or λ_max(P⁻¹H) for Adam/RMSprop",
+                 title="optimizer's sharpness (dashed: its threshold)")
+        ax_r.set(ylabel="sharpness / threshold", title="sharpness / threshold")
     return fig

@@ -6,6 +6,8 @@ Main entry points:
 - :func:`hessian_eigenvalues` -- top-k Hessian eigenvalues of any ``nn.Module`` + loss + data.
 - :class:`HessianOperator`, :class:`GaussNewtonOperator` -- matrix-free operators (SciPy interop).
 - :func:`train` / :class:`SharpnessTracker` -- GD/SGD with sharpness every k steps.
+- :func:`stability_threshold`, :func:`preconditioned_sharpness`, :func:`minibatch_sharpness` --
+  momentum / Adam / RMSprop / mini-batch SGD at their own edges of stability (:mod:`.optimizers`).
 - :func:`lyapunov_exponent` -- running largest finite-time Lyapunov exponent of GD.
 - :func:`hutchinson_trace`, :func:`spectral_density` -- trace and SLQ spectral density.
 - :mod:`.models` -- FCN, Myrtle CNN, small ResNet, small transformer in SP / muP.
@@ -26,6 +28,14 @@ from .lanczos import EigenResult, hessian_eigenvalues, lanczos
 from .losses import cross_entropy, get_loss, mse, mse_per_class
 from .lyapunov import LyapunovResult, lyapunov_exponent
 from .operators import GaussNewtonOperator, HessianOperator, batches_of
+from .optimizers import (
+    MinibatchSharpness,
+    PreconditionedHessianOperator,
+    make_optimizer,
+    minibatch_sharpness,
+    preconditioned_sharpness,
+    stability_threshold,
+)
 from .train import SharpnessTracker, TrainConfig, Trajectory, train
 
 __all__ = [
@@ -33,6 +43,8 @@ __all__ = [
     "GaussNewtonOperator",
     "HessianOperator",
     "LyapunovResult",
+    "MinibatchSharpness",
+    "PreconditionedHessianOperator",
     "SharpnessTracker",
     "SpectralDensity",
     "TraceEstimate",
@@ -45,9 +57,13 @@ __all__ = [
     "hutchinson_trace",
     "lanczos",
     "lyapunov_exponent",
+    "make_optimizer",
+    "minibatch_sharpness",
     "mse",
     "mse_per_class",
+    "preconditioned_sharpness",
     "spectral_density",
+    "stability_threshold",
     "sweep",
     "train",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..validation import positive_float, positive_int
+from ..validation import as_float_array, positive_float, positive_int
 from .lanczos import orthogonalize, random_start
 
 
@@ -73,7 +73,7 @@ class SpectralDensity:
     def density(self, grid: Any, *, sigma: float | None = None) -> np.ndarray:
         """Gaussian-broadened density on ``grid`` (integrates to ~1); ``sigma`` defaults to
         1% of the spectral range."""
-        grid = np.asarray(grid, dtype=np.float64)
+        grid = as_float_array(grid, "grid", allow_empty=True)
         if sigma is None:
             sigma = 0.01 * max(float(np.ptp(self.nodes)), 1e-12)
         sigma = positive_float(sigma, "sigma")

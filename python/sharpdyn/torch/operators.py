@@ -95,6 +95,8 @@ def batches_of(data: Data, chunk_size: int | None = None) -> list[tuple[torch.Te
         if x.shape[0] == 0:
             raise ValueError(f"data batch {i} is empty")
         for t, nm in ((x, "X"), (y, "Y")):
+            if t.is_complex():
+                raise ValueError(f"data batch {i}: {nm} must be real, got dtype {t.dtype}")
             if t.is_floating_point() and not bool(torch.isfinite(t).all()):
                 raise ValueError(f"data batch {i}: {nm} contains NaN or infinity")
         step = x.shape[0] if chunk_size is None else chunk_size
@@ -164,9 +166,23 @@ class _CurvatureOperator:
         if not self.names:
             raise ValueError("model has no parameters that require gradients")
         self.refresh()
+        self._check_integer_inputs()
         self.n_params = sum(p.numel() for p in self.params)
         self.shape = (self.n_params, self.n_params)
         self.n_products = 0
+
+    def _check_integer_inputs(self) -> None:
+        """Integer ``X`` is passed to the model as it is (models that take indices, such as
+        ``nn.Embedding``, need it); if the model cannot take it, say so naming ``X``."""
+        x = self.chunks[0][0]
+        if x.is_floating_point():
+            return
+        try:
+            with torch.no_grad():
+                self.output([p.detach() for p in self.params], x[:1])
+        except RuntimeError as exc:
+            raise TypeError(f"X has dtype {x.dtype} and the model cannot be evaluated on it ({exc}); "
+                            f"convert X to a floating dtype, e.g. X.to({self.dtype})") from None
 
     def _cast(self, t: torch.Tensor) -> torch.Tensor:
         t = t.to(self.device)

@@ -1,15 +1,19 @@
 """Full-batch GD and SGD with sharpness tracking (the paper's experiments in one call).
 
-:func:`train` runs plain (S)GD ``theta <- theta - lr_t * grad L_batch(theta)`` on a model in
+:func:`train` runs plain (S)GD ``theta <- theta - lr_t * grad L_batch(theta)`` (or a torch
+optimizer: momentum, Nesterov, Adam, AdamW, RMSprop) on a model in
 place and records, at every step ``t = 0..steps`` (index 0 the initial state), the loss and
 accuracy of the step's batch (the full training set for GD), and every ``sharpness_every``
 steps the top Hessian eigenvalue of the full-batch loss on the sharpness set by Lanczos,
 warm-started from the previous top eigenvector. :class:`SharpnessTracker` does the same
-measurement inside a user's own loop.
+measurement inside a user's own loop. With an adaptive optimizer the recorded sharpness is the
+preconditioned one, ``lambda_max(P^-1 H)``, and every measurement comes with the optimizer's
+stability threshold (:mod:`sharpdyn.torch.optimizers`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,11 +24,13 @@ import torch
 from torch import nn
 
 from .. import regimes as _regimes
-from ..validation import nonnegative_int, positive_float, positive_int
+from ..validation import check_allocation, nonnegative_int, positive_float, positive_int
 from .lanczos import lanczos
 from .losses import get_loss
 from .lyapunov import TangentPropagator
 from .operators import HessianOperator, batches_of, model_mode
+from .optimizers import PreconditionedHessianOperator, is_adaptive, make_optimizer, minibatch_sharpness, \
+    model_preconditioner, stability_threshold
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,15 @@ class TrainConfig:
     mode: str | None = None
     lyapunov: bool = False
     divergence_factor: float = 1e6
+    optimizer: str = "gd"
+    optimizer_settings: str = ""
+    minibatch_samples: int = 0
+    """``optimizer``: ``"gd"`` (plain steps) or the torch optimizer's class name;
+    ``optimizer_settings``: its first parameter group's hyper-parameters as JSON."""
 
     def __post_init__(self) -> None:
         positive_float(self.lr, "lr")
-        nonnegative_int(self.steps, "steps")
+        positive_int(self.steps, "steps")
         positive_int(self.sharpness_every, "sharpness_every")
         if self.batch_size is not None:
             positive_int(self.batch_size, "batch_size")
@@ -64,6 +75,9 @@ class TrainConfig:
         positive_float(self.divergence_factor, "divergence_factor")
         if self.sharpness_examples is not None:
             positive_int(self.sharpness_examples, "sharpness_examples")
+        nonnegative_int(self.minibatch_samples, "minibatch_samples")
+        if self.minibatch_samples and self.batch_size is None:
+            raise ValueError("minibatch_samples needs batch_size (mini-batch SGD)")
 
     def lr_at(self, step: int) -> float:
         """Learning rate at ``step``: linear warm-up ``lr (t + 1) / warmup_steps``, then ``lr``."""
@@ -115,6 +129,17 @@ class Trajectory:
     interrupted_at: int = -1
     """Step at which a ``KeyboardInterrupt`` stopped the run (-1: ran to the end). The entries
     before it are kept; later ones are NaN."""
+    threshold: np.ndarray | None = None
+    """Shape ``(M,)``: the optimizer's stability threshold at the measured steps (``2 / lr_t``
+    for plain GD/SGD; see :func:`~sharpdyn.torch.stability_threshold`). ``sharpness`` is then
+    the matching quantity: ``lambda_max(H)``, or ``lambda_max(P^-1 H)`` for Adam, AdamW and
+    RMSprop with ``P`` the preconditioner of the update taken at that step."""
+    minibatch: dict[str, np.ndarray] | None = None
+    """With ``minibatch_samples``: arrays of shape ``(M,)`` at the measured steps --
+    ``batch_sharpness_mean`` / ``batch_sharpness_std`` (top Hessian eigenvalue of each sampled
+    mini-batch's loss), ``gradient_curvature`` (mean of ``g_B^T H_B g_B / |g_B|^2``) and
+    ``full_gradient_curvature`` (mean of ``g_B^T H g_B / |g_B|^2``), each to compare with
+    ``threshold``; see :func:`~sharpdyn.torch.minibatch_sharpness`."""
 
     @property
     def steps(self) -> int:
@@ -126,19 +151,36 @@ class Trajectory:
         return self.lr[self.sharpness_steps] * self.sharpness
 
     @property
+    def plain(self) -> bool:
+        """Whether the run used plain GD/SGD steps (threshold ``2 / lr``)."""
+        return self.config.optimizer == "gd"
+
+    @property
     def edge_ratio(self) -> np.ndarray:
-        """``sharpness / (2 / lr)`` at the measured steps (1 is the edge of stability)."""
-        return self.eta_lambda / 2.0
+        """``sharpness / threshold`` at the measured steps (1 is the edge of stability;
+        ``sharpness / (2 / lr)`` for plain GD)."""
+        if self.plain or self.threshold is None:
+            return self.eta_lambda / 2.0
+        return self.sharpness / self.threshold
 
     def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA) -> str:
-        """Regime name by :func:`sharpdyn.regimes.classify_series` (same definitions as the UV model)."""
+        """Regime name by :func:`sharpdyn.regimes.classify_series` (same definitions as the UV
+        model), against the optimizer's own threshold (its final value)."""
+        threshold = None
+        if not self.plain and self.threshold is not None and len(self.threshold):
+            threshold = float(self.threshold[-1])
         return str(_regimes.classify_series(self.loss, self.sharpness, lr=self.config.lr,
-                                            diverged=self.diverged, criteria=criteria))
+                                            diverged=self.diverged, criteria=criteria, threshold=threshold))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(getattr(self, k)) for k in (
+        out = {k: np.asarray(getattr(self, k)) for k in (
             "loss", "accuracy", "lr", "sharpness_steps", "sharpness", "eigenvalues", "residuals", "converged",
             "lyapunov", "diverged", "diverged_at", "n_hvp", "interrupted_at")}
+        if self.threshold is not None:
+            out["threshold"] = np.asarray(self.threshold)
+        for key, value in (self.minibatch or {}).items():
+            out[f"minibatch_{key}"] = np.asarray(value)
+        return out
 
     def save(self, path: str | Path) -> Path:
         """Write the run to ``path``: netCDF for a ``.nc`` suffix (:meth:`to_xarray`), else
@@ -164,6 +206,8 @@ class Trajectory:
                 "lyapunov": ("step", self.lyapunov),
                 "sharpness": ("sharpness_step", self.sharpness),
                 "eta_lambda": ("sharpness_step", self.eta_lambda),
+                **({} if self.threshold is None else {"threshold": ("sharpness_step", self.threshold)}),
+                **{f"minibatch_{k}": ("sharpness_step", v) for k, v in (self.minibatch or {}).items()},
             },
             coords={"step": np.arange(self.steps + 1), "sharpness_step": self.sharpness_steps},
             attrs={"diverged": int(self.diverged), "diverged_at": self.diverged_at, "n_hvp": self.n_hvp,
@@ -206,13 +250,18 @@ class SharpnessTracker:
     def __init__(self, model: nn.Module, loss_fn: Any, data: Any, *, every: int = 10, k: int = 1,
                  tol: float = 1e-4, max_iter: int = 100, eig_tol: float | None = None, seed: int = 0,
                  chunk_size: int | None = None, mode: str | None = None, dtype: Any = None,
-                 device: Any = None) -> None:
+                 device: Any = None, preconditioned: bool = False) -> None:
         self.every = positive_int(every, "every")
         self.k, self.tol, self.max_iter, self.eig_tol, self.seed = k, tol, max_iter, eig_tol, seed
         if device is None:
             device = next(model.parameters()).device
-        self.operator = HessianOperator(model, loss_fn, data, chunk_size=chunk_size, mode=mode, dtype=dtype,
-                                        device=device)
+        if preconditioned:  # P^-1/2 H P^-1/2; measure() is then given P
+            n = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            self.operator = PreconditionedHessianOperator(model, loss_fn, data, np.ones(n), chunk_size=chunk_size,
+                                                          mode=mode, dtype=dtype, device=device)
+        else:
+            self.operator = HessianOperator(model, loss_fn, data, chunk_size=chunk_size, mode=mode, dtype=dtype,
+                                            device=device)
         self.steps: list[int] = []
         self.values: list[np.ndarray] = []
         self.residuals: list[np.ndarray] = []
@@ -220,9 +269,14 @@ class SharpnessTracker:
         self.n_hvp = 0
         self._v0: np.ndarray | None = None
 
-    def measure(self, step: int) -> float:
-        """Measure now (whatever ``step``) and return the top eigenvalue."""
+    def measure(self, step: int, *, preconditioner: Any = None) -> float:
+        """Measure now (whatever ``step``) and return the top eigenvalue (of ``P^-1/2 H P^-1/2``
+        with ``P = preconditioner``, flat, when the tracker was built ``preconditioned``)."""
         self.operator.refresh()
+        if preconditioner is not None:
+            if not isinstance(self.operator, PreconditionedHessianOperator):
+                raise ValueError("a preconditioner needs a tracker built with preconditioned=True")
+            self.operator.set_preconditioner(preconditioner)
         res = lanczos(self.operator, k=self.k, tol=self.tol, max_iter=self.max_iter, seed=self.seed, v0=self._v0,
                       eig_tol=self.eig_tol)
         self._v0 = res.eigenvectors[0]
@@ -265,7 +319,7 @@ def train(
     model: nn.Module,
     data: Any,
     *,
-    lr: float,
+    lr: float | None = None,
     steps: int,
     loss: Any = "mse",
     sharpness_every: int = 10,
@@ -282,6 +336,9 @@ def train(
     lyapunov: bool = False,
     divergence_factor: float = 1e6,
     progress: Callable[[int], None] | None = None,
+    optimizer: Any = None,
+    optimizer_options: dict[str, Any] | None = None,
+    minibatch_samples: int = 0,
 ) -> Trajectory:
     """Train ``model`` **in place** with (S)GD and record loss, accuracy and sharpness.
 
@@ -292,7 +349,9 @@ def train(
     data:
         ``(X, Y)`` training set (tensors or arrays).
     lr, steps:
-        Learning rate (peak, after warm-up) and number of updates.
+        Learning rate (peak, after warm-up) and number of updates. With an optimizer
+        instance, ``lr=None`` takes its (first group's) learning rate; every group's ``lr`` is
+        set to the warm-up schedule's value before each step.
     loss:
         ``"mse"`` (``(1/2N) sum ||f - y||^2``), ``"mse_per_class"``, ``"cross_entropy"`` or a callable.
     sharpness_every:
@@ -323,16 +382,48 @@ def train(
         Stop when the loss exceeds ``divergence_factor * max(L_0, 1)`` or is not finite.
     progress:
         Called with each finished step (e.g. a tqdm bar's ``update``).
+    optimizer:
+        ``None`` (default): plain GD/SGD steps ``theta -= lr_t * grad``. Else a
+        ``torch.optim`` instance holding the model's parameters (SGD with or without
+        momentum/Nesterov, Adam, AdamW, RMSprop) or one of the names
+        :data:`~sharpdyn.torch.optimizers.OPTIMIZER_NAMES` (built by
+        :func:`~sharpdyn.torch.optimizers.make_optimizer` with ``optimizer_options``, e.g.
+        ``{"beta1": 0.9, "eps": 1e-8}``). The trajectory's ``threshold`` is the optimizer's
+        (:func:`~sharpdyn.torch.stability_threshold`) and, for Adam/AdamW/RMSprop, its
+        ``sharpness`` at step ``t`` is ``lambda_max(P^-1 H)`` with ``P`` the preconditioner of
+        the update from step ``t`` (the second moment including step ``t``'s gradient), which
+        exists from step 0 on. Regime labels use the threshold.
+    optimizer_options:
+        Keyword hyper-parameters for a named optimizer (not for an instance).
+    minibatch_samples:
+        With ``batch_size`` (mini-batch SGD): at each measurement also sample this many
+        mini-batches of the sharpness set (a permutation drawn from ``seed + t``) and record
+        the mean and spread of their sharpness and the curvature along their gradients
+        (``Trajectory.minibatch``; :func:`~sharpdyn.torch.minibatch_sharpness`).
     """
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    opt = _resolve_optimizer(optimizer, optimizer_options, model, lr)
+    if lr is None:
+        if opt is None:
+            raise ValueError("lr is required unless an optimizer instance supplies it")
+        lr = float(opt.param_groups[0]["lr"])
+    settings = "" if opt is None else json.dumps(
+        {k: v for k, v in opt.param_groups[0].items() if k != "params" and isinstance(v, (int, float, bool, tuple))})
     cfg = TrainConfig(lr=lr, steps=steps, loss=loss_name, sharpness_every=sharpness_every, batch_size=batch_size,
                       warmup_steps=warmup_steps, seed=seed, k=k, tol=tol, max_iter=max_iter, eig_tol=eig_tol,
                       chunk_size=chunk_size,
                       sharpness_examples=sharpness_examples, mode=mode, lyapunov=lyapunov,
-                      divergence_factor=divergence_factor)
+                      divergence_factor=divergence_factor,
+                      optimizer="gd" if opt is None else type(opt).__name__, optimizer_settings=settings,
+                      minibatch_samples=minibatch_samples)
+    check_allocation(72 * (steps + 1) + 24 * k * (steps // sharpness_every + 2) + 8 * steps * (batch_size or 0),
+                     "steps", hint=f"{steps + 1} recorded steps; train fewer steps per call")
     loss_fn = get_loss(loss)
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    adaptive = opt is not None and is_adaptive(opt)
+    if opt is not None and lyapunov:
+        raise ValueError("lyapunov=True follows plain GD steps only; use optimizer=None")
     p0 = next(model.parameters())
     device, dtype = p0.device, p0.dtype
     pairs = batches_of(data)
@@ -345,7 +436,10 @@ def train(
     m = n if sharpness_examples is None else min(n, sharpness_examples)
     tracker = SharpnessTracker(model, loss_fn, (X[:m], Y[:m]), every=sharpness_every, k=k, tol=tol,
                                max_iter=max_iter, eig_tol=eig_tol, seed=seed, chunk_size=chunk_size, mode=mode,
-                               device=device)
+                               device=device, preconditioned=adaptive)
+    thresholds: list[float] = []
+    mb_keys = ("batch_sharpness_mean", "batch_sharpness_std", "gradient_curvature", "full_gradient_curvature")
+    mb: dict[str, list[float]] = {key: [] for key in mb_keys}
     params = [p for p in model.parameters() if p.requires_grad]
     batch_at = _fixed_batches(n, batch_size, steps, seed)
     tangent = None
@@ -386,8 +480,23 @@ def train(
                 diverged_at = t
                 loss_arr[t] = np.nan if not math.isfinite(total) else total
                 break
+            if opt is not None:
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr_at(t)
             if t % sharpness_every == 0 or t == steps:
-                tracker.measure(t)
+                if adaptive:
+                    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+                    tracker.measure(t, preconditioner=model_preconditioner(opt, model, grads=grads))
+                else:
+                    tracker.measure(t)
+                if minibatch_samples:
+                    stats = minibatch_sharpness(model, loss_fn, (X[:m], Y[:m]), batch_size=min(batch_size, m),
+                                                n_batches=minibatch_samples, seed=seed + t, tol=tol,
+                                                max_iter=max_iter, mode=mode, device=device)
+                    for key, value in zip(mb_keys, (stats.mean, stats.std, stats.mean_gradient_curvature,
+                                                    float(np.mean(stats.full_gradient_curvature)))):
+                        mb[key].append(value)
+                thresholds.append(2.0 / cfg.lr_at(t) if opt is None else stability_threshold(opt))
             if t == steps:
                 break
             eta = cfg.lr_at(t)
@@ -398,10 +507,13 @@ def train(
                     lyap_op.refresh()
                 log_sum += tangent.step(lyap_op, eta)
                 lyap[t + 1] = log_sum / (t + 1)
-            with torch.no_grad():
-                for p in params:
-                    if p.grad is not None:
-                        p.sub_(eta * p.grad)
+            if opt is not None:
+                opt.step()
+            else:
+                with torch.no_grad():
+                    for p in params:
+                        if p.grad is not None:
+                            p.sub_(eta * p.grad)
             if progress is not None:
                 progress(t + 1)
     except KeyboardInterrupt:  # keep every finished step; the caller decides what to do
@@ -412,6 +524,9 @@ def train(
         keep = sum(1 for s_ in tracker.steps if s_ < t)  # measurements of finished steps only
         for name in ("values", "steps", "residuals", "converged"):
             del getattr(tracker, name)[keep:]
+        del thresholds[keep:]
+        for values in mb.values():
+            del values[keep:]
     for p in params:
         p.grad = None
     vals = np.array(tracker.values) if tracker.values else np.zeros((0, k))
@@ -422,5 +537,31 @@ def train(
         eigenvalues=vals, residuals=np.array(tracker.residuals).reshape(vals.shape),
         converged=np.array(tracker.converged, dtype=bool).reshape(vals.shape),
         lyapunov=lyap, diverged=diverged_at >= 0, diverged_at=diverged_at, n_hvp=tracker.n_hvp, config=cfg,
-        interrupted_at=interrupted_at,
+        interrupted_at=interrupted_at, threshold=np.array(thresholds, dtype=np.float64),
+        minibatch={k: np.array(v, dtype=np.float64) for k, v in mb.items()} if minibatch_samples else None,
     )
+
+
+def _resolve_optimizer(optimizer: Any, options: dict[str, Any] | None, model: nn.Module,
+                       lr: float | None) -> torch.optim.Optimizer | None:
+    """``None`` for plain GD steps, else a torch optimizer over ``model``'s parameters."""
+    if optimizer is None:
+        if options:
+            raise ValueError("optimizer_options need a named optimizer")
+        return None
+    if isinstance(optimizer, str):
+        if optimizer.lower() in ("gd", "sgd") and not (options or {}).get("weight_decay"):
+            return None  # plain steps, bit for bit the default path
+        if lr is None:
+            raise ValueError("lr is required with a named optimizer")
+        return make_optimizer(optimizer, [p for p in model.parameters() if p.requires_grad], lr=lr,
+                              **(options or {}))
+    if isinstance(optimizer, torch.optim.Optimizer):
+        if options:
+            raise ValueError("optimizer_options are for a named optimizer; configure an instance directly")
+        stability_threshold(optimizer)  # supported kind, one threshold for all groups
+        held = {id(p) for g in optimizer.param_groups for p in g["params"]}
+        if any(id(p) not in held for p in model.parameters() if p.requires_grad):
+            raise ValueError("optimizer must hold every trainable parameter of the model")
+        return optimizer
+    raise TypeError(f"optimizer must be None, a name or a torch.optim.Optimizer, got {type(optimizer).__name__}")
