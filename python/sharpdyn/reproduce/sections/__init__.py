@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-ORDER = ("uv_model", "phase", "route", "early", "edge", "correspondence", "beyond")
+ORDER = ("uv_model", "phase", "route", "early", "edge", "correspondence", "beyond", "optimizers")
 
 
 def load(key: str) -> ModuleType:
