@@ -110,7 +110,7 @@ def test_quick_reproduction(quick_run):
         assert any(c["section"] == key for c in doc["claims"]), key
     for name in ("uv_regimes.png", "phase_cY.png", "route_cubic_orbit.png", "early_reduction.png",
                  "early_regimes_width.png", "bifurcation_fcn.png", "bifurcation_fcn_small.png", "bifurcation_cnn.png",
-                 "uv_fit_fcn_small.png", "beyond_trajectories.png"):
+                 "uv_fit_fcn_small.png", "beyond_trajectories.png", "optimizers_adam.png"):
         assert (out / "figures" / name).stat().st_size > 10_000, name
         assert f"figures/{name}" in html
     for c in doc["claims"]:
