@@ -1,0 +1,52 @@
+"""Render the README's reproduction table from one or more ``claims.json`` files.
+
+    python docs/scripts/reproduction_table.py full-run/claims.json quick-run/claims.json > table.md
+
+Claims of later files are skipped when an earlier file already has the same section (so a
+``--full`` run of some sections can be completed by a ``--quick`` run of the others)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+MARK = {True: "✔", False: "✘ (reported)", None: "—"}
+
+
+def rows(paths: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = ["| section | claim | measured quantity | measured | target | pass | mode |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for path in paths:
+        doc = json.loads(Path(path).read_text())
+        mode = doc["config"]["mode"]
+        sections = [s for s in doc["sections"] if s not in seen]
+        for c in doc["claims"]:
+            if c["section"] not in sections:
+                continue
+            m = c["measured"]
+            measured = f"{float(m):.6g}" if not isinstance(m, str) else m
+            out.append(f"| {c['section']} | {c['statement']} | {c['quantity']} | {measured} | {_target(c)} | "
+                       f"{MARK[c['passed']]} | {mode} |")
+        seen.update(sections)
+    return out
+
+
+def _target(c: dict) -> str:
+    t, tol, kind = c["target"], c["tolerance"], c["comparison"]
+    if kind == "report":
+        return "(no claim)"
+    if kind == "abs":
+        return f"{t:.6g} ± {tol:.2g}"
+    if kind == "rel":
+        return f"{t:.6g} ± {100 * tol:.3g}%"
+    if kind == "at_most":
+        return f"≤ {t + tol:.6g}"
+    if kind == "at_least":
+        return f"≥ {t - tol:.6g}"
+    return f"in [{t[0] - tol:.6g}, {t[1] + tol:.6g}]"
+
+
+if __name__ == "__main__":
+    print("\n".join(rows(sys.argv[1:])))
