@@ -15,7 +15,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <thread>
 
 #ifdef SHARPDYN_HAS_OPENMP
@@ -110,36 +112,66 @@ class PollCounter {
 };
 
 // For a worksharing loop run with `nowait` inside `#pragma omp parallel`: every thread calls
-// arrive() after its share; the creating thread of the Interrupt then keeps polling until the
-// whole team has arrived, so an interrupt is still noticed while other threads finish long
-// iterations. Other threads go straight on to the region's closing barrier.
+// arrive() after its share; the creating thread of the Interrupt then waits for the rest of the
+// team (spinning for up to 0.2 ms, then sleeping), waking every 10 ms to check (and so poll) the
+// Interrupt, so an interrupt is still
+// noticed while other threads finish long iterations. The last thread to arrive wakes it at
+// once. Other threads go straight on to the region's closing barrier.
 class TeamLatch {
  public:
+  static void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+
   explicit TeamLatch(Interrupt& stop) noexcept : stop_(stop) {}
 
-  void arrive() noexcept {
-    arrived_.fetch_add(1, std::memory_order_acq_rel);
-    if (!stop_.polls_here()) return;
+  void arrive() {
 #ifdef SHARPDYN_HAS_OPENMP
     const int team = omp_get_num_threads();
 #else
     const int team = 1;
 #endif
+    const int before = arrived_.fetch_add(1);  // seq_cst, paired with sleeping_ below
+    if (before + 1 == team) {                   // the last one: wake the owner if it sleeps
+      if (sleeping_.load()) {
+        { std::lock_guard<std::mutex> lock(mutex_); }
+        all_arrived_.notify_all();
+      }
+      return;
+    }
+    if (!stop_.polls_here()) return;
+    // Usually the others are about to finish: spin for a moment, as an OpenMP barrier does,
+    // before going to sleep.
     const auto start = std::chrono::steady_clock::now();
-    while (arrived_.load(std::memory_order_acquire) < team) {
-      stop_.check();
-      // spin briefly (the usual case: the others are about to finish), then sleep
-      if (std::chrono::steady_clock::now() - start < std::chrono::microseconds(200)) {
+    while (arrived_.load() < team) {
+      const auto waited = std::chrono::steady_clock::now() - start;
+      if (waited > std::chrono::microseconds(200)) break;
+      if (waited > std::chrono::microseconds(20)) {
         std::this_thread::yield();
       } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        cpu_relax();
       }
+    }
+    if (arrived_.load() >= team) return;
+    std::unique_lock<std::mutex> lock(mutex_);
+    sleeping_.store(true);  // seq_cst: either the last thread sees it or we see its arrival
+    while (arrived_.load() < team) {
+      all_arrived_.wait_for(lock, std::chrono::milliseconds(10));
+      if (arrived_.load() >= team) break;
+      lock.unlock();  // the poll may take the GIL: never while holding the mutex
+      stop_.check();
+      lock.lock();
     }
   }
 
  private:
   Interrupt& stop_;
   std::atomic<int> arrived_{0};
+  std::atomic<bool> sleeping_{false};
+  std::mutex mutex_;
+  std::condition_variable all_arrived_;
 };
 
 }  // namespace sharpdyn
