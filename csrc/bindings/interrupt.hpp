@@ -12,9 +12,11 @@
 // one raised (SIGINT raises KeyboardInterrupt), keeps the exception and asks the kernel to stop.
 // With a progress callable it also passes the kernel's progress count to it when that changed;
 // an exception from it stops the kernel the same way. A custom SIGINT handler that does not
-// raise leaves the kernel running, as in pure Python code.
+// raise leaves the kernel running, as in pure Python code. Called from another thread than
+// the main one (which alone runs signal handlers) and without progress, it never polls.
 #pragma once
 
+#include <pybind11/gil_safe_call_once.h>
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
@@ -37,7 +39,8 @@ namespace py = pybind11;
 class SHARPDYN_BINDING_HIDDEN PythonInterrupt {
  public:
   explicit PythonInterrupt(py::object progress = py::none())
-      : progress_(std::move(progress)), stop_(&PythonInterrupt::poll, this) {}
+      : progress_(std::move(progress)),
+        stop_(progress_.is_none() && !on_main_thread() ? nullptr : &PythonInterrupt::poll, this) {}
 
   PythonInterrupt(const PythonInterrupt&) = delete;
   PythonInterrupt& operator=(const PythonInterrupt&) = delete;
@@ -71,6 +74,19 @@ class SHARPDYN_BINDING_HIDDEN PythonInterrupt {
   }
 
  private:
+  // Only the main thread runs signal handlers: elsewhere there is nothing to poll for (unless
+  // progress is wanted), and taking the GIL every 50 ms would only slow the kernel down.
+  static bool on_main_thread() {  // GIL held
+    PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<unsigned long> main_ident;
+    const unsigned long ident =
+        main_ident
+            .call_once_and_store_result([] {
+              return py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+            })
+            .get_stored();
+    return PyThread_get_thread_ident() == ident;
+  }
+
   static bool poll(void* context) noexcept {
     auto* self = static_cast<PythonInterrupt*>(context);
     py::gil_scoped_acquire gil;
