@@ -568,8 +568,8 @@ class TrainingRuns:
             path, loss=self.loss, sharpness=self.sharpness, sharpness_steps=self.sharpness_steps,
             lr=self.lr, lr_axis=self.lr_axis, lr_is_normalized=self.lr_is_normalized, seed=self.seed,
             width=self.width, diverged=self.diverged, diverged_at=self.diverged_at,
-            interrupted_at=self.interrupted_at, regime=self.regime(), c=self.c, widths=np.array(s.widths), activation=s.activation,
-            param=s.param, bias=s.bias, loss_name=s.loss, init_scale=s.init_scale,
+            interrupted_at=self.interrupted_at, regime=self.regime(), c=self.c, widths=np.array(s.widths),
+            activation=s.activation, param=s.param, bias=s.bias, loss_name=s.loss, init_scale=s.init_scale,
             batch_size=-1 if self.batch_size is None else self.batch_size, **extra,
         )
         return path
