@@ -14,7 +14,7 @@ plus the UV fit (:func:`sharpdyn.uv_fit.fit_uv_bifurcation` and :func:`~sharpdyn
 on representative runs). Writes ``<out>/<name>.npz`` (the :class:`~sharpdyn.bifurcation.Bifurcation`),
 ``<out>/summary.json`` and small PNG figures.
 
-    python bench/realnet_bifurcation.py --out realnet-out            # quick: ~1-3 min per diagram on one core
+    python bench/realnet_bifurcation.py --out realnet-out            # MLPs ~35 s each, CNN ~2-3 min (one core)
     python bench/realnet_bifurcation.py --out realnet-out --only mlp --n-lr 120
 """
 
@@ -150,7 +150,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="realnet-out")
     ap.add_argument("--only", choices=sorted(SETTINGS), action="append")
-    ap.add_argument("--n-lr", type=int, default=None, help="learning rates per diagram (default 60 MLP, 22 CNN)")
+    ap.add_argument("--n-lr", type=int, default=None, help="learning rates per diagram (default 60 MLP, 12 CNN)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,7 +161,7 @@ def main() -> None:
         if s["kind"] == "mlp":
             b = run_mlp(s, args.n_lr or 60)
         else:
-            b = run_cnn(s, args.n_lr or 22)
+            b = run_cnn(s, args.n_lr or 12)
         elapsed = time.perf_counter() - t0
         b.save(out / f"{name}.npz")
         summary[name] = dict(settings={k: v for k, v in s.items()}, seconds=elapsed, **summarise(b))
