@@ -90,6 +90,12 @@ def summarise(b: Bifurcation) -> dict:
             out["uv_rms_error_level"] = [None if not np.isfinite(v) else float(v) for v in fit.rms_error_level]
             out["uv_Y_single"] = [None if not np.isfinite(v) else float(v) for v in fit.Y_single]
             out["uv_period_model"] = fit.period_model.tolist()
+            cf = fit_uv_bifurcation(b.lr, np.where(ok[:, None], b.eta_sharpness, np.nan), centre=True)
+            out["uv_centred_alpha"] = cf.alpha
+            out["uv_centred_rms_error"] = [None if not np.isfinite(v) else float(v) for v in cf.rms_error]
+            single = {int(i): fit_uv(b.eta_sharpness[i], centre=True) for i in np.flatnonzero(cf.used)}
+            out["uv_centred_single"] = {str(i): {"Y": f.Y, "rms_error": f.rms_error, "period_model": f.period_model}
+                                        for i, f in single.items()}
         except ValueError as exc:
             out["uv_fit_error"] = str(exc)
     return out
