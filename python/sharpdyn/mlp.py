@@ -657,6 +657,7 @@ def train(
     lanczos_max_iter: int = 100,
     divergence_factor: float = 1e12,
     progress: Callable[[int], Any] | None = None,
+    initial_params: Any = None,
 ) -> TrainingRuns:
     """Train a grid of MLPs (hidden width x learning rate x seed) at once, in C++ with OpenMP.
 
@@ -696,6 +697,10 @@ def train(
         50 ms while training, from the calling thread, and once at the end. Use it for a progress
         bar (``sharpdyn mlp`` feeds a tqdm bar). An exception it raises stops the training and
         propagates.
+    initial_params:
+        Optional starting parameters instead of :func:`init_params`: ``(P,)`` for every run,
+        or ``(R, P)`` one per entry of ``lr`` (for every seed); with ``lr`` only (not ``c`` or
+        ``widths``). E.g. the final ``params`` of an earlier call, to continue its runs.
 
     Ctrl-C (``KeyboardInterrupt``) stops every run within about 0.1 s (at its next step or
     Hessian-vector product) and returns what was done instead of raising, like
@@ -742,6 +747,16 @@ def train(
                      hint=f"{runs} run(s) x {steps + 1} recorded steps; train fewer steps per call "
                           "(continue from the returned params) or fewer runs")
     inits = {(w, s): init_params(sp, seed) for w, sp in enumerate(specs) for s, seed in enumerate(seed_list)}
+    start = None
+    if initial_params is not None:
+        if widths is not None or c is not None:
+            raise ValueError("initial_params works with lr only (not with widths or c)")
+        start = as_float_array(initial_params, "initial_params")
+        if start.shape == (spec.num_params,):
+            start = np.broadcast_to(start, (Rn, spec.num_params))
+        if start.shape != (Rn, spec.num_params):
+            raise ValueError(f"initial_params must have shape ({spec.num_params},) or ({Rn}, {spec.num_params}), "
+                             f"got {start.shape}")
     lr_grid = np.empty((Wn, Rn, Sn))
     for w, sp in enumerate(specs):
         for s, seed in enumerate(seed_list):
@@ -760,7 +775,7 @@ def train(
         for r in range(Rn):
             for s in range(Sn):
                 net_index.append(w)
-                init_list.append(inits[w, s])
+                init_list.append(inits[w, s] if start is None else np.ascontiguousarray(start[r], dtype=np.float64))
                 lrs.append(lr_grid[w, r, s])
                 run_seeds.append(seed_list[s])
                 order_index.append(s)
