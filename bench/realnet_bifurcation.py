@@ -14,7 +14,7 @@ plus the UV fit (:func:`sharpdyn.uv_fit.fit_uv_bifurcation` and :func:`~sharpdyn
 on representative runs). Writes ``<out>/<name>.npz`` (the :class:`~sharpdyn.bifurcation.Bifurcation`),
 ``<out>/summary.json`` and small PNG figures.
 
-    python bench/realnet_bifurcation.py --out realnet-out            # quick: ~1-3 min per diagram on one core
+    python bench/realnet_bifurcation.py --out realnet-out            # MLPs ~35 s each, CNN ~2-3 min (one core)
     python bench/realnet_bifurcation.py --out realnet-out --only mlp --n-lr 120
 """
 
@@ -90,6 +90,12 @@ def summarise(b: Bifurcation) -> dict:
             out["uv_rms_error_level"] = [None if not np.isfinite(v) else float(v) for v in fit.rms_error_level]
             out["uv_Y_single"] = [None if not np.isfinite(v) else float(v) for v in fit.Y_single]
             out["uv_period_model"] = fit.period_model.tolist()
+            cf = fit_uv_bifurcation(b.lr, np.where(ok[:, None], b.eta_sharpness, np.nan), centre=True)
+            out["uv_centred_alpha"] = cf.alpha
+            out["uv_centred_rms_error"] = [None if not np.isfinite(v) else float(v) for v in cf.rms_error]
+            single = {int(i): fit_uv(b.eta_sharpness[i], centre=True) for i in np.flatnonzero(cf.used)}
+            out["uv_centred_single"] = {str(i): {"Y": f.Y, "rms_error": f.rms_error, "period_model": f.period_model}
+                                        for i, f in single.items()}
         except ValueError as exc:
             out["uv_fit_error"] = str(exc)
     return out
@@ -150,7 +156,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="realnet-out")
     ap.add_argument("--only", choices=sorted(SETTINGS), action="append")
-    ap.add_argument("--n-lr", type=int, default=None, help="learning rates per diagram (default 60 MLP, 22 CNN)")
+    ap.add_argument("--n-lr", type=int, default=None, help="learning rates per diagram (default 60 MLP, 12 CNN)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,7 +167,7 @@ def main() -> None:
         if s["kind"] == "mlp":
             b = run_mlp(s, args.n_lr or 60)
         else:
-            b = run_cnn(s, args.n_lr or 22)
+            b = run_cnn(s, args.n_lr or 12)
         elapsed = time.perf_counter() - t0
         b.save(out / f"{name}.npz")
         summary[name] = dict(settings={k: v for k, v in s.items()}, seconds=elapsed, **summarise(b))

@@ -62,6 +62,18 @@ def test_hand_made_series():
     np.testing.assert_allclose(cut.ratio, [0.5, 0.6, 1.0, 0.6])
 
 
+def test_min_drop_keeps_a_shallow_wobble_from_closing_the_window():
+    s = np.array([5, 4.9, 5.2, 7, 3, 2.8, 6, 1])
+    plain = early_reduction(s)
+    assert plain.ratio == pytest.approx(0.98) and plain.step == 1 and plain.recovered_at == 2
+    deep = early_reduction(s, min_drop=0.05)
+    assert deep.ratio == pytest.approx(0.56) and deep.step == 5 and deep.recovered_at == 6
+    shallow = np.array([5, 4.9, 5.2, 5.1])  # no 5 % dip: the plain rule
+    assert early_reduction(shallow, min_drop=0.05).ratio == pytest.approx(0.98)
+    with pytest.raises(ValueError, match="min_drop"):
+        early_reduction(s, min_drop=1.0)
+
+
 def test_vectorised_and_nan_aware():
     base = np.array([4.0, 3.0, 2.0, 3.0, 5.0, 6.0])
     s = np.stack([base, base * 2, np.where(np.arange(6) > 3, np.nan, base)]).reshape(3, 1, 6)

@@ -89,3 +89,18 @@ def test_diverged_rows_and_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_uv(good, Y_bounds=(1.0, 2.5))  # escaping model orbits are handled without warnings
+
+
+def test_centred_fit_ignores_the_level_of_the_oscillation():
+    """A UV 4-cycle lifted by 0.3 (a real network's cycle sits above 2): the centred fit still
+    recovers Y; the plain fit cannot match the level."""
+    series = _uv_eta_sharpness(1.27, -0.5, 1.0, 256) + 0.3
+    centred = fit_uv(series, centre=True)
+    assert centred.Y == pytest.approx(1.27, abs=1e-5) and centred.rms_error < 1e-6
+    assert fit_uv(series).rms_error > 0.05
+    lr = np.linspace(1.5, 2.0, 6)
+    rows = np.stack([_uv_eta_sharpness(0.7 * e, -0.5, 1.0, 128) for e in lr]) + 0.2
+    fit = fit_uv_bifurcation(lr, rows, centre=True)
+    assert fit.alpha == pytest.approx(0.7, rel=2e-3)
+    with pytest.raises(ValueError, match="centre"):
+        fit_uv(series, centre="yes")

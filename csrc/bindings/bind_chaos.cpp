@@ -1,6 +1,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/arrays.hpp"
+#include "bindings/interrupt.hpp"
 #include "bindings/registry.hpp"
 #include "core/doubling.hpp"
 #include "core/lyapunov.hpp"
@@ -29,11 +30,13 @@ void register_chaos(py::module_& m) {
         const auto obs = to_observable(observable);
         darray out = line_aligned_array({n, static_cast<py::ssize_t>(n_keep)});
         i64array at(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           orbit::cubic_orbits(r.data(), x0.data(), n, n_transient, n_keep, obs, continuation,
-                              out.mutable_data(), at.mutable_data(), threads);
+                              out.mutable_data(), at.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return py::make_tuple(out, at);
       },
       py::arg("r"), py::arg("x0"), py::arg("n_transient"), py::arg("n_keep"),
@@ -51,11 +54,13 @@ void register_chaos(py::module_& m) {
         const py::ssize_t dim = orbit::uv_observable_dim(obs);
         darray out({n, static_cast<py::ssize_t>(n_keep), dim});
         i64array at(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           orbit::uv_orbits(Y.data(), g0.data(), z0.data(), n, n_transient, n_keep, obs,
-                           continuation, out.mutable_data(), at.mutable_data(), threads);
+                           continuation, out.mutable_data(), at.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return py::make_tuple(out, at);
       },
       py::arg("Y"), py::arg("g0"), py::arg("z0"), py::arg("n_transient"), py::arg("n_keep"),
@@ -69,11 +74,13 @@ void register_chaos(py::module_& m) {
         const py::ssize_t n = r.size();
         require_size(x0, n, "x0");
         i64array period(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           orbit::cubic_periods(r.data(), x0.data(), n, n_transient, max_period, tol,
-                               period.mutable_data(), threads);
+                               period.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return period;
       },
       py::arg("r"), py::arg("x0"), py::arg("n_transient"), py::arg("max_period"), py::arg("tol"),
@@ -87,11 +94,13 @@ void register_chaos(py::module_& m) {
         require_size(g0, n, "g0");
         require_size(z0, n, "z0");
         i64array period(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           orbit::uv_periods(Y.data(), g0.data(), z0.data(), n, n_transient, max_period, tol,
-                            period.mutable_data(), threads);
+                            period.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return period;
       },
       py::arg("Y"), py::arg("g0"), py::arg("z0"), py::arg("n_transient"), py::arg("max_period"),
@@ -105,11 +114,13 @@ void register_chaos(py::module_& m) {
         require_size(x0, n, "x0");
         darray lam(n);
         i64array at(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           lyapunov::cubic(r.data(), x0.data(), n, n_transient, n_steps, lam.mutable_data(),
-                          at.mutable_data(), threads);
+                          at.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return py::make_tuple(lam, at);
       },
       py::arg("r"), py::arg("x0"), py::arg("n_transient"), py::arg("n_steps"),
@@ -124,11 +135,13 @@ void register_chaos(py::module_& m) {
         require_size(z0, n, "z0");
         darray spec({n, py::ssize_t{2}});
         i64array at(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           lyapunov::uv_spectrum(Y.data(), g0.data(), z0.data(), n, n_transient, n_steps,
-                                spec.mutable_data(), at.mutable_data(), threads);
+                                spec.mutable_data(), at.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return py::make_tuple(spec, at);
       },
       py::arg("Y"), py::arg("g0"), py::arg("z0"), py::arg("n_transient"), py::arg("n_steps"),

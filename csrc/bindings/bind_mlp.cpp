@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "bindings/arrays.hpp"
+#include "bindings/interrupt.hpp"
 #include "bindings/registry.hpp"
 #include "core/lanczos.hpp"
 #include "core/mlp.hpp"
@@ -189,7 +190,7 @@ void register_mlp(py::module_& m) {
          const darray& lr, const i64array& seeds, const darray& X, const darray& Y,
          const i64array& orders, const i64array& order_index, std::int64_t steps,
          std::int64_t sharpness_every, std::int64_t batch_size, int max_iter, double tol,
-         double divergence_factor, int threads) {
+         double divergence_factor, int threads, const py::object& progress) {
         std::vector<Network> nets;
         for (const auto& t : nets_in) {
           nets.push_back(network_from(t[0].cast<VecI>(), t[1].cast<int>(), t[2].cast<bool>(),
@@ -227,7 +228,7 @@ void register_mlp(py::module_& m) {
         const py::ssize_t T1 = steps + 1, M = steps / sharpness_every + 1;
         darray loss({R, T1}), sharp({R, M});
         u8array diverged(R);
-        i64array at(R);
+        i64array at(R), interrupted_at(R);
         std::vector<darray> finals;
         std::vector<mlp::Run> runs(R);
         std::vector<mlp::RunOutput> outs(R);
@@ -250,18 +251,32 @@ void register_mlp(py::module_& m) {
           outs[r].params = finals.back().mutable_data();
           outs[r].diverged = diverged.mutable_data() + r;
           outs[r].diverged_at = at.mutable_data() + r;
+          outs[r].interrupted_at = interrupted_at.mutable_data() + r;
         }
+        if (!progress.is_none() && !PyCallable_Check(progress.ptr())) {
+          throw py::type_error("progress must be callable or None");
+        }
+        PythonInterrupt guard(progress);
         {
           py::gil_scoped_release release;
-          mlp::train(nets, runs, outs, X.data(), Y.data(), N, cfg, threads);
+          mlp::train(nets, runs, outs, X.data(), Y.data(), N, cfg, threads, guard.interrupt());
         }
-        return py::make_tuple(loss, sharp, diverged, at, finals);
+        // Ctrl-C keeps the finished steps (interrupted_at says where each run stopped); an
+        // exception from the progress callable propagates.
+        guard.forget_keyboard_interrupt();
+        guard.raise_if_stopped();
+        guard.report_progress();
+        return py::make_tuple(loss, sharp, diverged, at, finals, interrupted_at);
       },
       py::arg("networks"), py::arg("net_index"), py::arg("inits"), py::arg("lr"), py::arg("seeds"),
       py::arg("X"), py::arg("Y"), py::arg("orders"), py::arg("order_index"), py::arg("steps"),
       py::arg("sharpness_every"), py::arg("batch_size"), py::arg("max_iter"), py::arg("tol"),
-      py::arg("divergence_factor"), py::arg("threads") = 0,
-      "Batched GD/SGD runs: (loss, sharpness, diverged, diverged_at, final_params).");
+      py::arg("divergence_factor"), py::arg("threads") = 0, py::arg("progress") = py::none(),
+      "Batched GD/SGD runs: (loss, sharpness, diverged, diverged_at, final_params, "
+      "interrupted_at). Ctrl-C stops every run at its next step and returns what is done "
+      "(interrupted_at: the step each run stopped at, -1 if it finished). progress, if given, "
+      "is called with the number of finished run-steps (of runs x steps) about every 50 ms "
+      "and at the end.");
 }
 
 }  // namespace sharpdyn::bindings

@@ -1,6 +1,7 @@
 #include <string>
 
 #include "bindings/arrays.hpp"
+#include "bindings/interrupt.hpp"
 #include "bindings/registry.hpp"
 #include "core/grid_scan.hpp"
 
@@ -82,10 +83,12 @@ void register_scan(py::module_& m) {
             st.s0.mutable_data(),    st.s_final.mutable_data(),  st.s_min.mutable_data(),
             st.s_max.mutable_data(), st.s_late.mutable_data(),   st.increase.mutable_data(),
             st.conv.mutable_data()};
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
-          scan::uv_scan(in, opt, out);
+          scan::uv_scan(in, opt, out, guard.interrupt());
         }
+        guard.raise_if_stopped();
         py::dict d = st.to_dict();
         d["f"] = f;
         d["ntk"] = ntk;
@@ -115,10 +118,12 @@ void register_scan(py::module_& m) {
             st.max_loss.mutable_data(), st.final_loss.mutable_data(), st.s0.mutable_data(),
             st.s_final.mutable_data(), st.s_min.mutable_data(), st.s_max.mutable_data(),
             st.s_late.mutable_data(),  st.increase.mutable_data(), st.conv.mutable_data()};
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
-          scan::cubic_scan(in, opt, out);
+          scan::cubic_scan(in, opt, out, guard.interrupt());
         }
+        guard.raise_if_stopped();
         py::dict d = st.to_dict();
         d["x"] = x;
         return d;

@@ -1,6 +1,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/arrays.hpp"
+#include "bindings/interrupt.hpp"
 #include "bindings/registry.hpp"
 #include "core/uv_model.hpp"
 
@@ -29,12 +30,14 @@ void register_uv(py::module_& m) {
         const py::ssize_t n = flat_map_inputs(f0, lam0, lr, kappa, y);
         darray f_out(n), lam_out(n);
         i64array at(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           uv::function_map(f0.data(), lam0.data(), lr.data(), kappa.data(), y.data(), n, steps,
                            f_out.mutable_data(), lam_out.mutable_data(), at.mutable_data(),
-                           threads);
+                           threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return py::make_tuple(f_out, lam_out, at);
       },
       py::arg("f0"), py::arg("ntk0"), py::arg("lr"), py::arg("kappa"), py::arg("y"),
@@ -49,12 +52,14 @@ void register_uv(py::module_& m) {
         const py::ssize_t T1 = steps + 1;
         darray f_rec({n, T1}), lam_rec({n, T1});
         i64array at(n);
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           uv::function_trajectory(f0.data(), lam0.data(), lr.data(), kappa.data(), y.data(), n,
                                   steps, f_rec.mutable_data(), lam_rec.mutable_data(),
-                                  at.mutable_data(), threads);
+                                  at.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return py::make_tuple(f_rec, lam_rec, at);
       },
       py::arg("f0"), py::arg("ntk0"), py::arg("lr"), py::arg("kappa"), py::arg("y"),
@@ -76,13 +81,15 @@ void register_uv(py::module_& m) {
         u8array diverged(batch);
         i64array at(batch);
         darray u_final({batch, n, d}), v_final({batch, n});
+        PythonInterrupt guard;
         {
           py::gil_scoped_release release;
           uv::train(u0.data(), v0.data(), x.data(), lr.data(), y, gamma, batch, n, d, steps,
                     loss.mutable_data(), f.mutable_data(), ntk.mutable_data(),
                     sharp.mutable_data(), diverged.mutable_data(), at.mutable_data(),
-                    u_final.mutable_data(), v_final.mutable_data(), threads);
+                    u_final.mutable_data(), v_final.mutable_data(), threads, guard.interrupt());
         }
+        guard.raise_if_stopped();
         return py::make_tuple(loss, f, ntk, sharp, diverged, at, u_final, v_final);
       },
       py::arg("u0"), py::arg("v0"), py::arg("x"), py::arg("lr"), py::arg("y"), py::arg("gamma"),

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/cubic_map.hpp"
+#include "core/interrupt.hpp"
 #include "core/parallel.hpp"
 #include "core/uv_model.hpp"
 
@@ -26,6 +27,7 @@ namespace {
 
 constexpr int kBlock = 64;  // lanes per block (eight AVX-512 registers per variable)
 constexpr std::int64_t kChunk = 64;  // steps between divergence checks
+constexpr std::int64_t kPollWork = std::int64_t{1} << 18;  // lane-steps between interrupt checks
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -230,7 +232,8 @@ void replay_lane(Lanes& B, const Saved& S, int j, std::int64_t c0, std::int64_t 
 }
 
 SHARPDYN_ALWAYS_INLINE void process_block(const UvScanInput& in, const Params& p,
-                                          const UvScanOutput& out, std::int64_t first) {
+                                          const UvScanOutput& out, std::int64_t first,
+                                          PollCounter& poll) {
   Lanes B;
   Saved S;
   const double conv_ratio = p.conv_ratio;
@@ -286,6 +289,7 @@ SHARPDYN_ALWAYS_INLINE void process_block(const UvScanInput& in, const Params& p
         B.bad[j] = 0.0;
       }
     }
+    if (poll.add((c1 - c0) * kBlock)) return;  // interrupted: the outputs are discarded
   }
   if (n_alive == 0) return;
   // Final state T: always sampled, always in the late window (W >= 2).
@@ -440,7 +444,8 @@ void cubic_replay_lane(CubicLanes& B, const CubicSaved& S, int j, std::int64_t c
 }
 
 SHARPDYN_ALWAYS_INLINE void process_cubic_block(const CubicScanInput& in, const Params& p,
-                                                const CubicScanOutput& out, std::int64_t first) {
+                                                const CubicScanOutput& out, std::int64_t first,
+                                                PollCounter& poll) {
   CubicLanes B;
   CubicSaved S;
   const int live = static_cast<int>(std::min<std::int64_t>(kBlock, in.count - first));
@@ -488,6 +493,7 @@ SHARPDYN_ALWAYS_INLINE void process_cubic_block(const CubicScanInput& in, const 
         --n_alive;
       }
     }
+    if (poll.add((c1 - c0) * kBlock)) return;  // interrupted: the outputs are discarded
   }
   if (n_alive == 0) return;
   cubic_state<false, true, true, true, false>(B, static_cast<double>(T), p.increase_factor);
@@ -510,30 +516,31 @@ SHARPDYN_ALWAYS_INLINE void process_cubic_block(const CubicScanInput& in, const 
   }
 }
 
-using BlockFn = void (*)(const UvScanInput&, const Params&, const UvScanOutput&, std::int64_t);
+using BlockFn = void (*)(const UvScanInput&, const Params&, const UvScanOutput&, std::int64_t,
+                         PollCounter&);
 
 void block_baseline(const UvScanInput& in, const Params& p, const UvScanOutput& out,
-                    std::int64_t first) {
-  process_block(in, p, out, first);
+                    std::int64_t first, PollCounter& poll) {
+  process_block(in, p, out, first, poll);
 }
 
 using CubicBlockFn = void (*)(const CubicScanInput&, const Params&, const CubicScanOutput&,
-                              std::int64_t);
+                              std::int64_t, PollCounter&);
 
 void cubic_baseline(const CubicScanInput& in, const Params& p, const CubicScanOutput& out,
-                    std::int64_t first) {
-  process_cubic_block(in, p, out, first);
+                    std::int64_t first, PollCounter& poll) {
+  process_cubic_block(in, p, out, first, poll);
 }
 
 #ifdef SHARPDYN_X86_DISPATCH
 __attribute__((target("avx2"))) void block_avx2(const UvScanInput& in, const Params& p,
-                                                const UvScanOutput& out, std::int64_t first) {
-  process_block(in, p, out, first);
+                                                const UvScanOutput& out, std::int64_t first, PollCounter& poll) {
+  process_block(in, p, out, first, poll);
 }
 
 __attribute__((target("avx2"))) void cubic_avx2(const CubicScanInput& in, const Params& p,
-                                                const CubicScanOutput& out, std::int64_t first) {
-  process_cubic_block(in, p, out, first);
+                                                const CubicScanOutput& out, std::int64_t first, PollCounter& poll) {
+  process_cubic_block(in, p, out, first, poll);
 }
 
 #if defined(__clang__)
@@ -542,8 +549,8 @@ __attribute__((target("avx512f,avx512dq,avx512vl")))
 __attribute__((target("avx512f,avx512dq,avx512vl,prefer-vector-width=512")))
 #endif
 void block_avx512(const UvScanInput& in, const Params& p, const UvScanOutput& out,
-                  std::int64_t first) {
-  process_block(in, p, out, first);
+                  std::int64_t first, PollCounter& poll) {
+  process_block(in, p, out, first, poll);
 }
 
 #if defined(__clang__)
@@ -552,8 +559,8 @@ __attribute__((target("avx512f,avx512dq,avx512vl")))
 __attribute__((target("avx512f,avx512dq,avx512vl,prefer-vector-width=512")))
 #endif
 void cubic_avx512(const CubicScanInput& in, const Params& p, const CubicScanOutput& out,
-                  std::int64_t first) {
-  process_cubic_block(in, p, out, first);
+                  std::int64_t first, PollCounter& poll) {
+  process_cubic_block(in, p, out, first, poll);
 }
 #endif
 
@@ -639,27 +646,41 @@ Isa checked_isa(const UvScanOptions& opt, std::int64_t count) {
   return isa;
 }
 
+// Blocks shared among the threads; the caller's thread keeps polling `stop` until all are done.
+template <class Input, class Output, class Fn>
+void run_blocks(const Input& in, const Params& p, const Output& out, Fn fn, int threads,
+                Interrupt& stop) {
+  const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;
+  const int nt = resolve_threads(threads);
+  TeamLatch latch(stop);
+  // Blocks are independent, so the schedule changes only the timing, never the bits.
+#pragma omp parallel num_threads(nt)
+  {
+    PollCounter poll(stop, kPollWork);
+#pragma omp for schedule(dynamic, 4) nowait
+    for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
+      if (!poll.stop_requested()) fn(in, p, out, blk * kBlock, poll);
+    }
+    latch.arrive();
+  }
+}
+
 }  // namespace
 
-void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicScanOutput& out) {
+void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicScanOutput& out,
+                Interrupt& stop) {
   const CubicBlockFn fn = cubic_block_function(checked_isa(opt, in.count));
   const Params p{opt.steps, opt.steps + 1 - opt.late_window, opt.sharpness_every,
                  std::sqrt(opt.converged_rtol), 1.0 + opt.loss_increase_rtol};
-  const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;
-  const int nt = resolve_threads(opt.threads);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-  for (std::int64_t blk = 0; blk < n_blocks; ++blk) fn(in, p, out, blk * kBlock);
+  run_blocks(in, p, out, fn, opt.threads, stop);
 }
 
-void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out) {
+void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out,
+             Interrupt& stop) {
   const BlockFn fn = block_function(checked_isa(opt, in.count));
   const Params p{opt.steps, opt.steps + 1 - opt.late_window, opt.sharpness_every,
                  std::sqrt(opt.converged_rtol), 1.0 + opt.loss_increase_rtol};
-  const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;
-  const int nt = resolve_threads(opt.threads);
-  // Blocks are independent, so the schedule changes only the timing, never the bits.
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-  for (std::int64_t blk = 0; blk < n_blocks; ++blk) fn(in, p, out, blk * kBlock);
+  run_blocks(in, p, out, fn, opt.threads, stop);
 }
 
 }  // namespace sharpdyn::scan

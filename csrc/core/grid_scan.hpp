@@ -18,6 +18,8 @@
 
 #include <cstdint>
 
+#include "core/interrupt.hpp"
+
 namespace sharpdyn::scan {
 
 // Instruction sets with a compiled kernel. kAuto picks the widest the CPU supports.
@@ -69,8 +71,10 @@ struct UvScanOutput {
 };
 
 // Throws std::invalid_argument on inconsistent options (steps < 1, bad window, k < 1,
-// unavailable ISA).
-void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out);
+// unavailable ISA). Checks `stop` between chunks of steps (interrupt.hpp) and returns early
+// once a stop is requested, with the outputs incomplete (to be discarded).
+void uv_scan(const UvScanInput& in, const UvScanOptions& opt, const UvScanOutput& out,
+             Interrupt& stop = never_interrupted());
 
 // The cubic map x' = r x (1 - x^2) (cubic_map.hpp) from every (r, x0), with the same
 // per-point statistics in the map's own units (learning rate 1): loss
@@ -97,6 +101,7 @@ struct CubicScanOutput {
   std::int64_t* converged_at;
 };
 
-void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicScanOutput& out);
+void cubic_scan(const CubicScanInput& in, const UvScanOptions& opt, const CubicScanOutput& out,
+                Interrupt& stop = never_interrupted());
 
 }  // namespace sharpdyn::scan

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cubic_map.hpp"
+#include "core/interrupt.hpp"
 #include "core/orbit_kernels.hpp"
 #include "core/parallel.hpp"
 #include "core/simd_dispatch.hpp"
@@ -17,6 +18,12 @@ namespace sharpdyn::lyapunov {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMaxFinite = std::numeric_limits<double>::max();
+constexpr std::int64_t kPollSteps = std::int64_t{1} << 16;  // scalar steps between interrupt checks
+
+// The last step of the chunk of at most kPollSteps steps that starts at t0 (<= last).
+inline std::int64_t chunk_end(std::int64_t t0, std::int64_t last) {
+  return last - t0 < kPollSteps ? last : t0 + kPollSteps - 1;
+}
 
 // Flush the running product into the log sum well before it could over/underflow.
 inline void accumulate(double factor, double& product, double& log_sum) {
@@ -32,14 +39,19 @@ namespace {
 
 // The scalar average of log|f'| over n_steps from x (after n_transient steps); at = the step out
 // of bounds, or -1.
+// Returns NaN early if interrupted.
 double cubic_average_scalar(double x, double r, double bound, std::int64_t n_transient,
-                            std::int64_t n_steps, std::int64_t& at) {
+                            std::int64_t n_steps, std::int64_t& at, PollCounter& poll) {
   double product = 1.0, log_sum = 0.0;
   at = -1;
-  for (std::int64_t t = 1; at < 0 && t <= n_steps; ++t) {
-    accumulate(std::fabs(cubic::dfdx(x, r)), product, log_sum);
-    x = cubic::step(x, r);
-    if (!(std::fabs(x) <= bound)) at = n_transient + t;
+  for (std::int64_t t0 = 1; at < 0 && t0 <= n_steps; t0 += kPollSteps) {
+    const std::int64_t t1 = chunk_end(t0, n_steps);
+    for (std::int64_t t = t0; at < 0 && t <= t1; ++t) {
+      accumulate(std::fabs(cubic::dfdx(x, r)), product, log_sum);
+      x = cubic::step(x, r);
+      if (!(std::fabs(x) <= bound)) at = n_transient + t;
+    }
+    if (poll.add(t1 - t0 + 1)) return kNaN;
   }
   return at >= 0 ? kNaN : (log_sum + std::log(product)) / static_cast<double>(n_steps);
 }
@@ -139,7 +151,7 @@ LogDerivativeFn pick_log_derivative() {
 const LogDerivativeFn log_derivative = pick_log_derivative();
 
 void cubic_block(const double* r_in, const double* x0, const double* start, int n, std::int64_t n_transient,
-                 std::int64_t n_steps, double* exponent, std::int64_t* at) {
+                 std::int64_t n_steps, double* exponent, std::int64_t* at, PollCounter& poll) {
   alignas(64) double x[kLanes], r[kLanes], prod[kLanes], esum[kLanes], saved[kLanes], bound[kLanes];
   alignas(64) long long bad[kLanes];
   for (int j = 0; j < kLanes; ++j) {
@@ -167,13 +179,14 @@ void cubic_block(const double* r_in, const double* x0, const double* start, int 
       }
     }
     s += c;
+    if (poll.add(c * kLanes)) return;  // interrupted: the outputs are discarded
   }
   constexpr double ln2 = 0.693147180559945309417232121458;
   for (int j = 0; j < n; ++j) {
     if (at[j] >= 0) {
       exponent[j] = kNaN;
     } else if (bad[j]) {
-      exponent[j] = cubic_average_scalar(start[j], r_in[j], bound[j], n_transient, n_steps, at[j]);
+      exponent[j] = cubic_average_scalar(start[j], r_in[j], bound[j], n_transient, n_steps, at[j], poll);
     } else {
       exponent[j] = (esum[j] * ln2 + std::log(prod[j])) / static_cast<double>(n_steps);
     }
@@ -184,78 +197,108 @@ void cubic_block(const double* r_in, const double* x0, const double* start, int 
 }  // namespace
 
 void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
-           std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads) {
+           std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads,
+           Interrupt& stop) {
   // the transient by the SIMD orbit kernel (same arithmetic, so the same states as a scalar loop)
   std::vector<double> start(static_cast<std::size_t>(count));
   orbit::cubic_orbits(r, x0, count, n_transient, 1, orbit::Observable::State, false, start.data(),
-                      diverged_at, threads);
+                      diverged_at, threads, stop);
+  if (stop.stop_requested()) return;
   const int nt = resolve_threads(threads);
+  TeamLatch latch(stop);
 #ifdef SHARPDYN_LYAPUNOV_LANES
   const std::int64_t blocks = (count + kLanes - 1) / kLanes;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    const std::int64_t i0 = b * kLanes;
-    const int n = static_cast<int>(std::min<std::int64_t>(kLanes, count - i0));
-    cubic_block(r + i0, x0 + i0, start.data() + i0, n, n_transient, n_steps, exponent + i0,
-                diverged_at + i0);
+#pragma omp parallel num_threads(nt)
+  {
+    PollCounter poll(stop, std::int64_t{1} << 20);
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      if (poll.stop_requested()) continue;
+      const std::int64_t i0 = b * kLanes;
+      const int n = static_cast<int>(std::min<std::int64_t>(kLanes, count - i0));
+      cubic_block(r + i0, x0 + i0, start.data() + i0, n, n_transient, n_steps, exponent + i0,
+                  diverged_at + i0, poll);
+    }
+    latch.arrive();
   }
 #else
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
-  for (std::int64_t i = 0; i < count; ++i) {
-    if (diverged_at[i] >= 0) {
-      exponent[i] = kNaN;
-      continue;
+#pragma omp parallel num_threads(nt)
+  {
+    PollCounter poll(stop, kPollSteps);
+#pragma omp for schedule(dynamic, 16) nowait
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (poll.stop_requested()) continue;
+      if (diverged_at[i] >= 0) {
+        exponent[i] = kNaN;
+        continue;
+      }
+      exponent[i] = cubic_average_scalar(start[static_cast<std::size_t>(i)], r[i],
+                                         cubic::divergence_bound(x0[i], r[i]), n_transient, n_steps,
+                                         diverged_at[i], poll);
     }
-    exponent[i] = cubic_average_scalar(start[static_cast<std::size_t>(i)], r[i],
-                                       cubic::divergence_bound(x0[i], r[i]), n_transient, n_steps,
-                                       diverged_at[i]);
+    latch.arrive();
   }
 #endif
 }
 
 void uv_spectrum(const double* Y, const double* g0, const double* z0, std::int64_t count,
                  std::int64_t n_transient, std::int64_t n_steps, double* spectrum,
-                 std::int64_t* diverged_at, int threads) {
+                 std::int64_t* diverged_at, int threads, Interrupt& stop) {
   const int nt = resolve_threads(threads);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
-  for (std::int64_t i = 0; i < count; ++i) {
-    const double y = Y[i];
-    const double bound = uvn::divergence_bound(g0[i], y);
-    double g = g0[i], z = z0[i];
-    auto out_of_bounds = [&] { return !(std::fabs(g) <= bound && std::fabs(z) <= kMaxFinite); };
-    std::int64_t at = -1;
-    for (std::int64_t t = 1; t <= n_transient; ++t) {
-      uvn::step(g, z, y);
-      if (out_of_bounds()) {
-        at = t;
-        break;
+  TeamLatch latch(stop);
+#pragma omp parallel num_threads(nt)
+  {
+    PollCounter poll(stop, kPollSteps);
+#pragma omp for schedule(dynamic, 16) nowait
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (poll.add(1)) continue;
+      const double y = Y[i];
+      const double bound = uvn::divergence_bound(g0[i], y);
+      double g = g0[i], z = z0[i];
+      auto out_of_bounds = [&] { return !(std::fabs(g) <= bound && std::fabs(z) <= kMaxFinite); };
+      std::int64_t at = -1;
+      for (std::int64_t t0 = 1; at < 0 && t0 <= n_transient; t0 += kPollSteps) {
+        const std::int64_t t1 = chunk_end(t0, n_transient);
+        for (std::int64_t t = t0; t <= t1; ++t) {
+          uvn::step(g, z, y);
+          if (out_of_bounds()) {
+            at = t;
+            break;
+          }
+        }
+        if (poll.add(t1 - t0 + 1)) break;
       }
+      // orthonormal frame: columns (q11, q21), (q12, q22)
+      double q11 = 1.0, q21 = 0.0, q12 = 0.0, q22 = 1.0;
+      double p1 = 1.0, s1 = 0.0, p2 = 1.0, s2 = 0.0;
+      for (std::int64_t t0 = 1; at < 0 && t0 <= n_steps && !poll.stop_requested(); t0 += kPollSteps) {
+        const std::int64_t t1 = chunk_end(t0, n_steps);
+        for (std::int64_t t = t0; at < 0 && t <= t1; ++t) {
+          const uvn::Jacobian J = uvn::jacobian(g, z, y);
+          double m11 = J.gg * q11 + J.gz * q21, m21 = J.zg * q11 + J.zz * q21;
+          double m12 = J.gg * q12 + J.gz * q22, m22 = J.zg * q12 + J.zz * q22;
+          const double r11 = std::hypot(m11, m21);
+          q11 = m11 / r11;
+          q21 = m21 / r11;
+          const double proj = q11 * m12 + q21 * m22;
+          m12 -= proj * q11;
+          m22 -= proj * q21;
+          const double r22 = std::hypot(m12, m22);
+          q12 = m12 / r22;
+          q22 = m22 / r22;
+          accumulate(r11, p1, s1);
+          accumulate(r22, p2, s2);
+          uvn::step(g, z, y);
+          if (out_of_bounds()) at = n_transient + t;
+        }
+        poll.add(t1 - t0 + 1);
+      }
+      diverged_at[i] = at;
+      const double N = static_cast<double>(n_steps);
+      spectrum[2 * i] = at >= 0 ? kNaN : (s1 + std::log(p1)) / N;
+      spectrum[2 * i + 1] = at >= 0 ? kNaN : (s2 + std::log(p2)) / N;
     }
-    // orthonormal frame: columns (q11, q21), (q12, q22)
-    double q11 = 1.0, q21 = 0.0, q12 = 0.0, q22 = 1.0;
-    double p1 = 1.0, s1 = 0.0, p2 = 1.0, s2 = 0.0;
-    for (std::int64_t t = 1; at < 0 && t <= n_steps; ++t) {
-      const uvn::Jacobian J = uvn::jacobian(g, z, y);
-      double m11 = J.gg * q11 + J.gz * q21, m21 = J.zg * q11 + J.zz * q21;
-      double m12 = J.gg * q12 + J.gz * q22, m22 = J.zg * q12 + J.zz * q22;
-      const double r11 = std::hypot(m11, m21);
-      q11 = m11 / r11;
-      q21 = m21 / r11;
-      const double proj = q11 * m12 + q21 * m22;
-      m12 -= proj * q11;
-      m22 -= proj * q21;
-      const double r22 = std::hypot(m12, m22);
-      q12 = m12 / r22;
-      q22 = m22 / r22;
-      accumulate(r11, p1, s1);
-      accumulate(r22, p2, s2);
-      uvn::step(g, z, y);
-      if (out_of_bounds()) at = n_transient + t;
-    }
-    diverged_at[i] = at;
-    const double N = static_cast<double>(n_steps);
-    spectrum[2 * i] = at >= 0 ? kNaN : (s1 + std::log(p1)) / N;
-    spectrum[2 * i + 1] = at >= 0 ? kNaN : (s2 + std::log(p2)) / N;
+    latch.arrive();
   }
 }
 

@@ -14,18 +14,23 @@
 //
 // The cubic transient runs through the SIMD orbit kernel (orbit_kernels.hpp; identical states).
 // An orbit that diverges within T + N steps gets NaN exponents and diverged_at = that step.
+// `stop` is checked between chunks of steps (interrupt.hpp); once a stop is requested the
+// kernels return early with the outputs incomplete (to be discarded).
 #pragma once
 
 #include <cstdint>
 
+#include "core/interrupt.hpp"
+
 namespace sharpdyn::lyapunov {
 
 void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
-           std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads);
+           std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads,
+           Interrupt& stop = never_interrupted());
 
 // spectrum: (count, 2) row-major, largest first.
 void uv_spectrum(const double* Y, const double* g0, const double* z0, std::int64_t count,
                  std::int64_t n_transient, std::int64_t n_steps, double* spectrum,
-                 std::int64_t* diverged_at, int threads);
+                 std::int64_t* diverged_at, int threads, Interrupt& stop = never_interrupted());
 
 }  // namespace sharpdyn::lyapunov

@@ -442,10 +442,15 @@ void jacobian(const Network& net, const double* params, const double* X, std::in
 
 namespace {
 
+// Thrown out of an eigensolve when a stop is requested (not a std::exception: nothing else
+// catches it on the way).
+struct Interrupted {};
+
 double top_sharpness(const Network& net, const double* params, const State& s, int max_iter,
-                     double tol, std::uint64_t seed, VectorXd& warm) {
+                     double tol, std::uint64_t seed, VectorXd& warm, Interrupt& stop) {
   const std::int64_t P = net.num_params;
   lanczos::Matvec mv = [&](const VectorXd& in, VectorXd& o) {
+    if (stop.check()) throw Interrupted{};
     o.resize(P);
     hvp_from_state(net, params, s, in.data(), o.data());
   };
@@ -475,7 +480,7 @@ int top_eigenvalues_hvp(const Network& net, const double* params, const double* 
 
 void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
            const std::vector<RunOutput>& outputs, const double* X, const double* Y,
-           std::int64_t N, const TrainConfig& cfg, int threads) {
+           std::int64_t N, const TrainConfig& cfg, int threads, Interrupt& stop) {
   if (runs.size() != outputs.size()) throw std::invalid_argument("train: runs/outputs size mismatch");
   const std::int64_t R = static_cast<std::int64_t>(runs.size());
   const std::int64_t T = cfg.steps;
@@ -484,10 +489,11 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
   const std::int64_t M = T / k + 1;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::string> errors(R);
+  TeamLatch latch(stop);
 
-#ifdef SHARPDYN_HAS_OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
-#endif
+#pragma omp parallel num_threads(resolve_threads(threads))
+  {
+#pragma omp for schedule(dynamic, 1) nowait
   for (std::int64_t r = 0; r < R; ++r) {
     try {
       const Run& run = runs[r];
@@ -501,6 +507,7 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
       std::fill(o.sharpness, o.sharpness + M, nan);
       *o.diverged = 0;
       *o.diverged_at = -1;
+      if (o.interrupted_at != nullptr) *o.interrupted_at = -1;
       const bool sgd = cfg.batch_size > 0;
       RowMat Xb, Yb;
       if (sgd) {
@@ -509,14 +516,27 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
       }
       double bound = std::numeric_limits<double>::infinity();
       State s;
+      // Stops the run at step t (entries from t on NaN); the remaining steps count as done.
+      const auto interrupt_at = [&](std::int64_t t) {
+        o.loss[t] = nan;
+        if (o.interrupted_at != nullptr) *o.interrupted_at = t;
+      };
+      const auto diverge_at = [&](std::int64_t t, std::int64_t step) {
+        *o.diverged = 1;
+        *o.diverged_at = step;
+        stop.add_progress(T - t);
+      };
       for (std::int64_t t = 0; t <= T; ++t) {
+        if (stop.check()) {
+          interrupt_at(t);
+          break;
+        }
         const bool sample = t % k == 0;
         evaluate(net, theta.data(), X, Y, N, !sgd || sample, s);
         const double lt = s.loss;
         if (t == 0 && std::isfinite(lt)) bound = cfg.divergence_factor * (std::fabs(lt) + 1.0);
         if (!std::isfinite(lt) || !(lt <= bound)) {
-          *o.diverged = 1;
-          *o.diverged_at = t;
+          diverge_at(t, t);
           break;
         }
         o.loss[t] = lt;
@@ -524,14 +544,16 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
           double sh;
           try {
             sh = top_sharpness(net, theta.data(), s, cfg.lanczos_max_iter, cfg.lanczos_tol,
-                               run.seed * 1000003ULL + static_cast<std::uint64_t>(t), warm);
+                               run.seed * 1000003ULL + static_cast<std::uint64_t>(t), warm, stop);
           } catch (const std::runtime_error&) {  // non-finite curvature: overflow
             sh = nan;
+          } catch (const Interrupted&) {
+            interrupt_at(t);
+            break;
           }
           if (!std::isfinite(sh)) {
             o.loss[t] = nan;
-            *o.diverged = 1;
-            *o.diverged_at = t;
+            diverge_at(t, t);
             break;
           }
           o.sharpness[t / k] = sh;
@@ -550,16 +572,18 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
           gradient_from_state(net, sb, grad.data());
         }
         if (!grad.allFinite()) {
-          *o.diverged = 1;
-          *o.diverged_at = t + 1;
+          diverge_at(t, t + 1);
           break;
         }
         theta.noalias() -= run.lr * grad;
+        stop.add_progress(1);
       }
       Eigen::Map<VectorXd>(o.params, P) = theta;
     } catch (const std::exception& e) {
       errors[r] = e.what();
     }
+  }
+  latch.arrive();
   }
   for (std::int64_t r = 0; r < R; ++r) {
     if (!errors[r].empty()) throw std::runtime_error("train: run " + std::to_string(r) + ": " + errors[r]);

@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "core/interrupt.hpp"
+
 namespace sharpdyn::mlp {
 
 enum class Activation : int { Linear = 0, Tanh = 1, Relu = 2, Gelu = 3 };
@@ -104,14 +106,24 @@ struct RunOutput {
   double* params = nullptr;      // final parameters (num_params)
   std::uint8_t* diverged = nullptr;
   std::int64_t* diverged_at = nullptr;
+  std::int64_t* interrupted_at = nullptr;  // optional (see train)
 };
 
 // Runs are independent and each is single-threaded: results do not depend on `threads`.
 // A run whose loss is out of bounds at step t stops there: diverged = 1,
 // diverged_at = t, loss[t..] and later sharpness samples are NaN, params are the last
 // finite ones. Otherwise diverged_at = -1.
+//
+// Interrupts: `stop` is checked before every step and every Hessian-vector product of the
+// sharpness eigensolves (interrupt.hpp). Once a stop is requested every run stops at its next
+// check, at step t say: interrupted_at = t (-1 for a run that finished, 0 for one that never
+// started), the entries of steps < t are kept, loss[t..] and the sharpness samples from t on
+// are NaN, and params are those after t updates (loss[t] would have been their loss).
+// stop.add_progress counts finished updates (a diverged run adds the steps it skips), so a
+// finished call has added runs x steps.
 void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
            const std::vector<RunOutput>& outputs, const double* X, const double* Y,
-           std::int64_t N, const TrainConfig& config, int threads);
+           std::int64_t N, const TrainConfig& config, int threads,
+           Interrupt& stop = never_interrupted());
 
 }  // namespace sharpdyn::mlp

@@ -13,6 +13,7 @@
 #endif
 
 #include "core/cubic_map.hpp"
+#include "core/interrupt.hpp"
 #include "core/parallel.hpp"
 #include "core/simd_dispatch.hpp"
 #include "core/uv_normalized.hpp"
@@ -26,6 +27,7 @@ namespace {
 // as one long contiguous run, which suits the non-temporal stores below).
 constexpr std::int64_t kChunk = 256;
 constexpr std::int64_t kRecordChunk = 1024;
+constexpr std::int64_t kPollWork = std::int64_t{1} << 20;  // lane-steps between interrupt checks
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMaxFinite = std::numeric_limits<double>::max();
 
@@ -451,10 +453,10 @@ bool cycle_periods(const double* __restrict x, const double* __restrict probe, i
 }
 
 // Run T transient steps of the block: advance(steps) moves x on by `steps` steps (optionally
-// doing other work meanwhile); divergence is checked after each chunk.
+// doing other work meanwhile); divergence and interrupts are checked after each chunk.
 template <class Advance>
 void cubic_transient(double* x, const double* r, const double* bound, int n, std::int64_t T,
-                     std::int64_t* at, Advance&& advance) {
+                     std::int64_t* at, PollCounter& poll, Advance&& advance) {
   alignas(64) double saved[kBlock];
   alignas(64) int period[kBlock];
   thread_local std::vector<double> probe;
@@ -471,6 +473,7 @@ void cubic_transient(double* x, const double* r, const double* bound, int n, std
     }
     cubic_check(x, saved, r, bound, n, s, c, at);
     s += c;
+    if (poll.add(c * kBlock)) return;  // interrupted: the caller stops too
     if (probing && s < T && cycle_periods(x, probe.data(), n, at, period)) {
       const std::int64_t left = T - s;
       for (int j = 0; j < n; ++j)
@@ -505,7 +508,7 @@ struct CubicLanes {
 // record buffer (c x kBlock) is handed to sink(rec, c, k), k = its first kept step.
 template <class Sink>
 void cubic_record(CubicLanes& L, std::int64_t T, std::int64_t K, int obs, std::int64_t chunk,
-                  std::int64_t* at, Sink&& sink) {
+                  std::int64_t* at, PollCounter& poll, Sink&& sink) {
   alignas(64) double saved[kBlock];
   // reused per thread: large enough to be served by mmap, so a fresh one per block would page-fault
   thread_local std::vector<double> rec;
@@ -518,6 +521,7 @@ void cubic_record(CubicLanes& L, std::int64_t T, std::int64_t K, int obs, std::i
     cubic_check(L.x, saved, L.r, L.bound, L.n, T + k, steps, at);
     sink(rec.data(), c, k);
     k += c;
+    if (poll.add(c * kBlock)) return;
   }
 }
 
@@ -533,14 +537,15 @@ void nan_after_divergence(double* rows, int n, std::int64_t T, std::int64_t K, c
 // One block of n <= kBlock parameters, written straight to out (row 0 of the block, row stride
 // K). Returns the last states in x_last (n values).
 void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
-                 int obs, double* out, std::int64_t* at, double* x_last) {
+                 int obs, double* out, std::int64_t* at, double* x_last, PollCounter& poll) {
   CubicLanes L(r_in, x0, n, at);
-  cubic_transient(L.x, L.r, L.bound, n, T, at,
+  cubic_transient(L.x, L.r, L.bound, n, T, at, poll,
                   [&](std::int64_t steps) { cubic_run(L.x, L.r, steps, 0, obs, nullptr); });
-  cubic_record(L, T, K, obs, kRecordChunk, at, [&](const double* rec, std::int64_t c, std::int64_t k) {
-    write_rows(rec, n, c, out + k, K);
-  });
+  if (poll.stop_requested()) return;
+  cubic_record(L, T, K, obs, kRecordChunk, at, poll,
+               [&](const double* rec, std::int64_t c, std::int64_t k) { write_rows(rec, n, c, out + k, K); });
   stream_fence();
+  if (poll.stop_requested()) return;
   nan_after_divergence(out, n, T, K, at);
   std::copy(L.x, L.x + n, x_last);
 }
@@ -549,12 +554,13 @@ void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, st
 // block's transient, then leaves this block's rows (n x K, assembled in `pending`) in `drain`.
 void cubic_block_pipelined(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
                            int obs, double* out, std::int64_t* at, std::vector<double>& pending,
-                           Drain& drain) {
+                           Drain& drain, PollCounter& poll) {
   CubicLanes L(r_in, x0, n, at);
   pace_drain(drain, advanced_steps(T));
-  cubic_transient(L.x, L.r, L.bound, n, T, at,
+  cubic_transient(L.x, L.r, L.bound, n, T, at, poll,
                   [&](std::int64_t steps) { cubic_advance_drain(L.x, L.r, steps, drain); });
   finish_drain(drain);  // (done already unless the transient was cut short by a cycle)
+  if (poll.stop_requested()) return;
   // pending rows start at the same offset within a cache line as the output's, so the
   // transposed tiles, the drain's loads and its streaming stores all fall on whole lines
   pending.resize(static_cast<std::size_t>(kBlock * K + 8));
@@ -562,9 +568,9 @@ void cubic_block_pipelined(const double* r_in, const double* x0, int n, std::int
     return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(p) % 64 / 8);
   };
   double* buf = pending.data() + (line_slot(out) - line_slot(pending.data()) + 8) % 8;
-  cubic_record(L, T, K, obs, kPipeRecordChunk, at, [&](const double* rec, std::int64_t c, std::int64_t k) {
-    transpose_cached(rec, n, c, buf + k, K);
-  });
+  cubic_record(L, T, K, obs, kPipeRecordChunk, at, poll,
+               [&](const double* rec, std::int64_t c, std::int64_t k) { transpose_cached(rec, n, c, buf + k, K); });
+  if (poll.stop_requested()) return;
   nan_after_divergence(buf, n, T, K, at);
   drain = start_drain(buf, out, n * K);
 }
@@ -658,7 +664,7 @@ void uv_check(const double* flag, const double* gs, const double* zs, const doub
 
 void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std::int64_t T,
               std::int64_t K, int obs, double* out, std::int64_t* at, double* g_last,
-              double* z_last) {
+              double* z_last, PollCounter& poll) {
   const int dim = uv_observable_dim(static_cast<Observable>(obs));
   alignas(64) double g[kBlock], z[kBlock], Y[kBlock], bound[kBlock], flag[kBlock];
   alignas(64) double gs[kBlock], zs[kBlock];
@@ -680,6 +686,7 @@ void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std
     const std::int64_t c = std::min(kChunk, T - s);
     advance(s, 0, c, nullptr);
     s += c;
+    if (poll.add(c * kBlock)) return;  // interrupted: the outputs are discarded
   }
   thread_local std::vector<double> rec;
   rec.resize(static_cast<std::size_t>(std::min(kRecordChunk, K) * n * dim));
@@ -694,6 +701,7 @@ void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std
         for (int d = 0; d < dim; ++d) row[t * dim + d] = rec[(t * n + j) * dim + d];
     }
     k += c;
+    if (poll.add(c * kBlock)) return;
   }
   for (int j = 0; j < n; ++j) {
     g_last[j] = g[j];
@@ -719,68 +727,89 @@ int uv_observable_dim(Observable obs) noexcept { return obs == Observable::State
 
 void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
                   std::int64_t n_keep, Observable obs, bool continuation, double* out,
-                  std::int64_t* diverged_at, int threads) {
+                  std::int64_t* diverged_at, int threads, Interrupt& stop) {
   const int o = static_cast<int>(obs);
   if (continuation) {
+    PollCounter poll(stop, kPollWork);
     double x = 0.0;
-    for (std::int64_t i = 0; i < count; ++i) {
+    for (std::int64_t i = 0; i < count && !poll.add(kBlock); ++i) {
       const double start = (i > 0 && diverged_at[i - 1] < 0) ? x : x0[i];
-      cubic_block(r + i, &start, 1, n_transient, n_keep, o, out + i * n_keep, diverged_at + i, &x);
+      cubic_block(r + i, &start, 1, n_transient, n_keep, o, out + i * n_keep, diverged_at + i, &x,
+                  poll);
     }
     return;
   }
   const std::int64_t blocks = block_count(count);
   const int nt = resolve_threads(threads);
+  TeamLatch latch(stop);
   if (n_keep <= kPipeMaxKeep && n_transient >= n_keep) {  // enough transient to hide the output
 #pragma omp parallel num_threads(nt)
     {
       thread_local std::vector<double> pending;  // reused: 512 KiB would page-fault if fresh
       Drain drain;
+      PollCounter poll(stop, kPollWork);
 #pragma omp for schedule(dynamic, 1) nowait
       for (std::int64_t b = 0; b < blocks; ++b) {
+        if (poll.stop_requested()) continue;
         const std::int64_t i0 = b * kBlock;
         const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
         cubic_block_pipelined(r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep,
-                              diverged_at + i0, pending, drain);
+                              diverged_at + i0, pending, drain, poll);
       }
       finish_drain(drain);
       stream_fence();
+      latch.arrive();
     }
     return;
   }
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    const std::int64_t i0 = b * kBlock;
-    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
-    double last[kBlock];
-    cubic_block(r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep, diverged_at + i0,
-                last);
+#pragma omp parallel num_threads(nt)
+  {
+    PollCounter poll(stop, kPollWork);
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      if (poll.stop_requested()) continue;
+      const std::int64_t i0 = b * kBlock;
+      const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+      double last[kBlock];
+      cubic_block(r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep, diverged_at + i0,
+                  last, poll);
+    }
+    latch.arrive();
   }
 }
 
 void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t count,
                std::int64_t n_transient, std::int64_t n_keep, Observable obs, bool continuation,
-               double* out, std::int64_t* diverged_at, int threads) {
+               double* out, std::int64_t* diverged_at, int threads, Interrupt& stop) {
   const int o = static_cast<int>(obs);
   const std::int64_t row = n_keep * uv_observable_dim(obs);
   if (continuation) {
+    PollCounter poll(stop, kPollWork);
     double g = 0.0, z = 0.0;
-    for (std::int64_t i = 0; i < count; ++i) {
+    for (std::int64_t i = 0; i < count && !poll.add(kBlock); ++i) {
       const bool carry = i > 0 && diverged_at[i - 1] < 0;
       const double gs = carry ? g : g0[i], zs = carry ? z : z0[i];
-      uv_block(Y + i, &gs, &zs, 1, n_transient, n_keep, o, out + i * row, diverged_at + i, &g, &z);
+      uv_block(Y + i, &gs, &zs, 1, n_transient, n_keep, o, out + i * row, diverged_at + i, &g, &z,
+               poll);
     }
     return;
   }
   const std::int64_t blocks = block_count(count);
   const int nt = resolve_threads(threads);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    const std::int64_t i0 = b * kBlock;
-    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
-    double gl[kBlock], zl[kBlock];
-    uv_block(Y + i0, g0 + i0, z0 + i0, n, n_transient, n_keep, o, out + i0 * row,
-             diverged_at + i0, gl, zl);
+  TeamLatch latch(stop);
+#pragma omp parallel num_threads(nt)
+  {
+    PollCounter poll(stop, kPollWork);
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      if (poll.stop_requested()) continue;
+      const std::int64_t i0 = b * kBlock;
+      const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+      double gl[kBlock], zl[kBlock];
+      uv_block(Y + i0, g0 + i0, z0 + i0, n, n_transient, n_keep, o, out + i0 * row,
+               diverged_at + i0, gl, zl, poll);
+    }
+    latch.arrive();
   }
 }
 

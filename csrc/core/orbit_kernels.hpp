@@ -16,9 +16,14 @@
 //
 // Divergence: diverged_at[i] = the first step at which the state left its divergence bound
 // (cubic_map.hpp, uv_normalized.hpp), else -1. Recorded entries from that step on are NaN.
+//
+// Interrupts: `stop` is checked between chunks of steps (interrupt.hpp); once a stop is
+// requested the kernels return early with the outputs incomplete (to be discarded).
 #pragma once
 
 #include <cstdint>
+
+#include "core/interrupt.hpp"
 
 namespace sharpdyn::orbit {
 
@@ -45,12 +50,13 @@ int uv_observable_dim(Observable obs) noexcept;
 // one's last state (from its own x0 after a divergence); this is serial.
 void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
                   std::int64_t n_keep, Observable obs, bool continuation, double* out,
-                  std::int64_t* diverged_at, int threads);
+                  std::int64_t* diverged_at, int threads, Interrupt& stop = never_interrupted());
 
 // UV normalised map, parameter Y. Y, g0, z0: (count); out: (count, n_keep, dim) row-major with
 // dim = uv_observable_dim(obs).
 void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t count,
                std::int64_t n_transient, std::int64_t n_keep, Observable obs, bool continuation,
-               double* out, std::int64_t* diverged_at, int threads);
+               double* out, std::int64_t* diverged_at, int threads,
+               Interrupt& stop = never_interrupted());
 
 }  // namespace sharpdyn::orbit

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/interrupt.hpp"
+
 namespace sharpdyn::uv {
 
 // One exact function-space GD step, in place.
@@ -52,6 +54,9 @@ inline bool is_diverged(double f, double lam, double y, double bound) noexcept {
   return !(std::fabs(f - y) <= bound) || !std::isfinite(lam);
 }
 
+// Every kernel here checks `stop` between blocks of steps (interrupt.hpp) and returns early
+// once a stop is requested; its outputs are then incomplete and must be discarded.
+
 // Iterate the function-space map `steps` times from every element (independent
 // points; arrays of length count, broadcast by the caller). A point that leaves
 // its divergence bound stops there: f is set to +-inf (sign of f - y), lambda to
@@ -59,7 +64,8 @@ inline bool is_diverged(double f, double lam, double y, double bound) noexcept {
 // diverged_at[i] = -1.
 void function_map(const double* f0, const double* lam0, const double* lr, const double* kappa,
                   const double* y, std::int64_t count, std::int64_t steps, double* f_out,
-                  double* lam_out, std::int64_t* diverged_at, int threads);
+                  double* lam_out, std::int64_t* diverged_at, int threads,
+                  Interrupt& stop = never_interrupted());
 
 // Like function_map, but records every state: f_rec and lam_rec are (count, steps + 1)
 // row-major, index 0 = the initial state. A run that leaves its divergence bound (taken
@@ -68,7 +74,8 @@ void function_map(const double* f0, const double* lam0, const double* lr, const 
 void function_trajectory(const double* f0, const double* lam0, const double* lr,
                          const double* kappa, const double* y, std::int64_t count,
                          std::int64_t steps, double* f_rec, double* lam_rec,
-                         std::int64_t* diverged_at, int threads);
+                         std::int64_t* diverged_at, int threads,
+                         Interrupt& stop = never_interrupted());
 
 // Parameter-space gradient descent on (u, v) for a batch of runs.
 //   u0: (batch, n, d) row-major, v0: (batch, n), x: (d), lr: (batch)
@@ -79,6 +86,7 @@ void function_trajectory(const double* f0, const double* lam0, const double* lr,
 void train(const double* u0, const double* v0, const double* x, const double* lr, double y,
            double gamma, std::int64_t batch, std::int64_t n, std::int64_t d, std::int64_t steps,
            double* loss, double* f, double* ntk, double* sharp, std::uint8_t* diverged,
-           std::int64_t* diverged_at, double* u_final, double* v_final, int threads);
+           std::int64_t* diverged_at, double* u_final, double* v_final, int threads,
+           Interrupt& stop = never_interrupted());
 
 }  // namespace sharpdyn::uv

@@ -12,7 +12,9 @@ whole series when the sharpness never regains ``lambda_0``; a catapult's early s
 ``lambda_0`` before the drop stays inside the window). ``lambda_min`` is the smallest sample of the
 window and ``step`` its step; a series that never falls below ``lambda_0`` has ``ratio = 1`` and
 ``step = steps[0]``. ``max_step`` optionally ends the window earlier (e.g. to keep a long
-edge-of-stability phase below ``lambda_0`` out of it).
+edge-of-stability phase below ``lambda_0`` out of it). ``min_drop`` makes the window open only at
+a dip below ``(1 - min_drop) lambda_0``, so that a shallow wobble before a catapult's spike does not
+close it (without such a dip the rule above applies unchanged).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class EarlyReduction:
     recovered_at: np.ndarray
 
 
-def early_reduction(sharpness: Any, *, steps: Any = None, max_step: float | None = None) -> EarlyReduction:
+def early_reduction(sharpness: Any, *, steps: Any = None, max_step: float | None = None,
+                    min_drop: float = 0.0) -> EarlyReduction:
     """Measure the early sharpness reduction of one or many runs.
 
     Parameters
@@ -60,6 +63,9 @@ def early_reduction(sharpness: Any, *, steps: Any = None, max_step: float | None
         ``(M,)`` strictly increasing steps of the samples (default ``0..M-1``).
     max_step:
         Optional last step of the early window (inclusive).
+    min_drop:
+        Depth (fraction of ``lambda_0``, in ``[0, 1)``) of the dip that opens the window; see the
+        module docstring. 0 (default): any dip below ``lambda_0``.
 
     Returns
     -------
@@ -96,6 +102,9 @@ def early_reduction(sharpness: Any, *, steps: Any = None, max_step: float | None
             raise ValueError(f"max_step={max_step} is before the first step {st[0]}")
     else:
         in_range = np.ones(M, dtype=bool)
+    md = float(min_drop)
+    if not (np.isfinite(md) and 0.0 <= md < 1.0):
+        raise ValueError(f"min_drop must be in [0, 1), got {min_drop!r}")
     lead = s.shape[:-1]
     flat = s.reshape(-1, M)
     R = flat.shape[0]
@@ -103,8 +112,10 @@ def early_reduction(sharpness: Any, *, steps: Any = None, max_step: float | None
     bad = ~np.all(np.isfinite(flat), axis=1) | ~(lam0 > 0)
     idx = np.arange(M)
     below = (flat < lam0[:, None]) & in_range
-    has_below = below.any(axis=1)
-    k_below = np.where(has_below, np.argmax(below, axis=1), M)
+    deep = (flat < (1.0 - md) * lam0[:, None]) & in_range
+    use = np.where(deep.any(axis=1)[:, None], deep, below)
+    has_below = use.any(axis=1)
+    k_below = np.where(has_below, np.argmax(use, axis=1), M)
     back = (flat >= lam0[:, None]) & (idx[None, :] > k_below[:, None]) & in_range
     has_back = back.any(axis=1)
     k_back = np.where(has_back, np.argmax(back, axis=1), M)

@@ -42,7 +42,7 @@ import functools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -520,7 +520,13 @@ class TrainingRuns:
     batch_size:
         ``None`` for full-batch GD, else the SGD batch size.
     params:
-        One array per width, ``(R, S, P_w)``: final parameters.
+        One array per width, ``(R, S, P_w)``: final parameters (of an interrupted run: those
+        after its ``interrupted_at`` updates).
+    interrupted_at:
+        ``(W, R, S)``: the step at which a ``KeyboardInterrupt`` (Ctrl-C) stopped each run, -1
+        for a run that ran to the end (or diverged), 0 for one that had not started. The
+        entries of earlier steps are kept; ``loss`` from that step on and later
+        ``sharpness`` samples are NaN. See :attr:`interrupted`.
     """
 
     loss: np.ndarray
@@ -536,6 +542,16 @@ class TrainingRuns:
     spec: MLPSpec
     batch_size: int | None = None
     params: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    interrupted_at: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.interrupted_at is None:
+            object.__setattr__(self, "interrupted_at", np.full(np.shape(self.diverged_at), -1, dtype=np.int64))
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the training before every run finished."""
+        return bool(np.any(self.interrupted_at >= 0))
 
     @property
     def steps(self) -> np.ndarray:
@@ -566,8 +582,8 @@ class TrainingRuns:
             path, loss=self.loss, sharpness=self.sharpness, sharpness_steps=self.sharpness_steps,
             lr=self.lr, lr_axis=self.lr_axis, lr_is_normalized=self.lr_is_normalized, seed=self.seed,
             width=self.width, diverged=self.diverged, diverged_at=self.diverged_at,
-            regime=self.regime(), c=self.c, widths=np.array(s.widths), activation=s.activation,
-            param=s.param, bias=s.bias, loss_name=s.loss, init_scale=s.init_scale,
+            interrupted_at=self.interrupted_at, regime=self.regime(), c=self.c, widths=np.array(s.widths),
+            activation=s.activation, param=s.param, bias=s.bias, loss_name=s.loss, init_scale=s.init_scale,
             batch_size=-1 if self.batch_size is None else self.batch_size, **extra,
         )
         return path
@@ -588,6 +604,7 @@ class TrainingRuns:
                 "c": (dims, self.c),
                 "diverged": (dims, self.diverged),
                 "diverged_at": (dims, self.diverged_at),
+                "interrupted_at": (dims, self.interrupted_at),
                 "regime": (dims, self.regime()),
             },
             coords={"width": self.width, "lr": self.lr_axis, "seed": self.seed, "step": self.steps,
@@ -639,6 +656,7 @@ def train(
     lanczos_tol: float = TRAIN_LANCZOS_TOL,
     lanczos_max_iter: int = 100,
     divergence_factor: float = 1e12,
+    progress: Callable[[int], Any] | None = None,
     initial_params: Any = None,
 ) -> TrainingRuns:
     """Train a grid of MLPs (hidden width x learning rate x seed) at once, in C++ with OpenMP.
@@ -673,10 +691,22 @@ def train(
     divergence_factor:
         A run diverges at the first step with loss not finite or above
         ``divergence_factor * (L_0 + 1)``; it stops there (loss NaN from that step on).
+    progress:
+        Optional callable, called with the number of finished run-steps so far, out of
+        ``W * R * S * steps`` (a diverged run counts its skipped steps as finished): about every
+        50 ms while training, from the calling thread, and once at the end. Use it for a progress
+        bar (``sharpdyn mlp`` feeds a tqdm bar). An exception it raises stops the training and
+        propagates.
     initial_params:
         Optional starting parameters instead of :func:`init_params`: ``(P,)`` for every run,
         or ``(R, P)`` one per entry of ``lr`` (for every seed); with ``lr`` only (not ``c`` or
         ``widths``). E.g. the final ``params`` of an earlier call, to continue its runs.
+
+    Ctrl-C (``KeyboardInterrupt``) stops every run within about 0.1 s (at its next step or
+    Hessian-vector product) and returns what was done instead of raising, like
+    :func:`sharpdyn.torch.train`: finished steps are kept, later entries are NaN, and
+    :attr:`TrainingRuns.interrupted_at` says where each run stopped
+    (:attr:`TrainingRuns.interrupted` is true). Check it before using the results.
     """
     if not isinstance(spec, MLPSpec):
         raise TypeError(f"spec must be an MLPSpec, got {type(spec).__name__}")
@@ -706,6 +736,8 @@ def train(
     max_iter = positive_int(lanczos_max_iter, "lanczos_max_iter")
     div = positive_float(divergence_factor, "divergence_factor")
     nthreads = threads_arg(threads)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
 
     Wn, Rn, Sn = len(specs), axis.shape[0], len(seed_list)
     runs = Wn * Rn * Sn
@@ -751,11 +783,11 @@ def train(
         orders = np.zeros((0, 0, 0), dtype=np.int64)
     else:
         orders = np.stack([batch_order(seed, N, bs, steps) for seed in seed_list])
-    loss, sharp, dvg, at, finals = _core.mlp_train(
+    loss, sharp, dvg, at, finals, stopped_at = _core.mlp_train(
         [sp._core_args() for sp in specs], np.asarray(net_index, dtype=np.int64), init_list,
         np.asarray(lrs, dtype=np.float64), np.asarray(run_seeds, dtype=np.int64), x, y, orders,
         np.asarray(order_index, dtype=np.int64), steps, every, 0 if bs is None else bs, max_iter, tol, div,
-        nthreads,
+        nthreads, progress,
     )
     shape = (Wn, Rn, Sn)
     params = tuple(
@@ -766,5 +798,5 @@ def train(
         sharpness_steps=np.arange(0, steps + 1, every), lr=lr_grid, lr_axis=axis,
         lr_is_normalized=c is not None, seed=np.asarray(seed_list, dtype=np.int64), width=width_axis,
         diverged=dvg.reshape(shape).astype(bool), diverged_at=at.reshape(shape), spec=spec,
-        batch_size=bs, params=params,
+        batch_size=bs, params=params, interrupted_at=stopped_at.reshape(shape),
     )

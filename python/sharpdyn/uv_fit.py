@@ -132,9 +132,13 @@ class UVFit:
     settings: dict
 
 
-def _errors(measured_q: np.ndarray, model: np.ndarray, n_q: int) -> np.ndarray:
+def _centred(q: np.ndarray, centre: bool) -> np.ndarray:
+    return q - q.mean(axis=-1, keepdims=True) if centre else q
+
+
+def _errors(measured_q: np.ndarray, model: np.ndarray, n_q: int, centre: bool = False) -> np.ndarray:
     """Rms quantile difference per model row (inf for diverged rows)."""
-    mq = _quantiles(model, n_q)
+    mq = _centred(_quantiles(model, n_q), centre)
     err = np.sqrt(np.mean((mq - measured_q) ** 2, axis=-1))
     return np.where(np.isfinite(err), err, np.inf)
 
@@ -159,6 +163,7 @@ def fit_uv(
     n_transient: int = 4000,
     n_keep: int = 256,
     rtol: float = 1e-3,
+    centre: bool = False,
 ) -> UVFit:
     """Fit the UV model's ``Y`` to a measured late-time series of ``lr * sharpness``.
 
@@ -175,6 +180,10 @@ def fit_uv(
         Model orbit: discarded steps and kept samples.
     rtol:
         Period detection tolerance (:func:`~sharpdyn.attractor.detect_period`).
+    centre:
+        Compare the attractors about their own means (fit the shape and amplitude of the
+        oscillation only, not its level: real networks' cycles often sit above ``2``, while the
+        UV model's 2-cycle is pinned about it).
 
     Returns
     -------
@@ -192,16 +201,18 @@ def fit_uv(
     n_q = positive_int(n_quantiles, "n_quantiles")
     n_transient = positive_int(n_transient, "n_transient")
     n_keep = positive_int(n_keep, "n_keep")
-    mq = _quantiles(m, n_q)
+    if not isinstance(centre, (bool, np.bool_)):
+        raise ValueError(f"centre must be a bool, got {centre!r}")
+    mq = _centred(_quantiles(m, n_q), centre)
     spread = float(m.max() - m.min())
     level = float(np.mean(np.abs(m)))
     grid = np.linspace(lo, hi, max(n_grid, 2))
-    err = _errors(mq, uv_attractor(grid, n_transient=n_transient, n_keep=n_keep), n_q)
+    err = _errors(mq, uv_attractor(grid, n_transient=n_transient, n_keep=n_keep), n_q, centre)
     k = int(np.argmin(err))
     a, b = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
 
     def objective(y: float) -> float:
-        return float(_errors(mq, uv_attractor([y], n_transient=n_transient, n_keep=n_keep), n_q)[0])
+        return float(_errors(mq, uv_attractor([y], n_transient=n_transient, n_keep=n_keep), n_q, centre)[0])
 
     best_Y, best_err = float(grid[k]), float(err[k])
     if b > a:
@@ -218,7 +229,7 @@ def fit_uv(
         if np.all(np.isfinite(pred)) else -1,
         Y_grid=grid, error_grid=err / spread if spread > 0 else err,
         settings={"Y_bounds": (lo, hi), "n_grid": n_grid, "n_quantiles": n_q, "n_transient": n_transient,
-                  "n_keep": n_keep, "rtol": rtol},
+                  "n_keep": n_keep, "rtol": rtol, "centre": bool(centre)},
     )
 
 
@@ -278,9 +289,11 @@ def fit_uv_bifurcation(
     n_transient: int = 4000,
     n_keep: int = 256,
     rtol: float = 1e-3,
+    centre: bool = False,
 ) -> UVBifurcationFit:
     """Fit ``Y = alpha * lr`` to a diagram of late-time ``lr * sharpness``.
 
+    ``centre=True`` fits the oscillations about their own means (see :func:`fit_uv`).
     Every run at the edge of stability (finite, detected period ``>= 2`` or 0) is first fitted on
     its own (:func:`fit_uv`); ``alpha`` is then the minimiser of the summed squared rms quantile
     errors over those runs, searched on ``n_alpha`` values spanning the per-run ratios
@@ -312,17 +325,17 @@ def fit_uv_bifurcation(
         raise ValueError("eta_sharpness: no run is at the edge of stability (period >= 2 or aperiodic, finite)")
     Y_single = np.full(eta.size, np.nan)
     opts = dict(Y_bounds=(lo, hi), n_grid=n_grid, n_quantiles=n_q, n_transient=n_transient, n_keep=n_keep,
-                rtol=rtol)
+                rtol=rtol, centre=centre)
     for i in np.flatnonzero(used):
         Y_single[i] = fit_uv(S[i], **opts).Y
     idx = np.flatnonzero(used)
-    mq = np.stack([_quantiles(_whole_cycles(S[i], int(per[i])), n_q) for i in idx])
+    mq = _centred(np.stack([_quantiles(_whole_cycles(S[i], int(per[i])), n_q) for i in idx]), centre)
     spread = S[idx].max(axis=1) - S[idx].min(axis=1)
     spread = np.where(spread > 0, spread, 1.0)
 
     def total(alpha: float) -> float:
         model = uv_attractor(alpha * eta[idx], n_transient=n_transient, n_keep=n_keep)
-        e = np.sqrt(np.mean((_quantiles(model, n_q) - mq) ** 2, axis=-1)) / spread
+        e = np.sqrt(np.mean((_centred(_quantiles(model, n_q), centre) - mq) ** 2, axis=-1)) / spread
         e = np.where(np.isfinite(e), e, 1e6)
         return float(np.sum(e ** 2))
 
@@ -344,7 +357,7 @@ def fit_uv_bifurcation(
                          detect_period(np.nan_to_num(pred), max_period=_max_period(n_keep), rtol=rtol), -1)
     err = np.full(eta.size, np.nan)
     err_level = np.full(eta.size, np.nan)
-    rms = np.sqrt(np.mean((_quantiles(pred[idx], n_q) - mq) ** 2, axis=-1))
+    rms = np.sqrt(np.mean((_centred(_quantiles(pred[idx], n_q), centre) - mq) ** 2, axis=-1))
     err[idx] = rms / spread
     err_level[idx] = rms / np.mean(np.abs(S[idx]), axis=1)
     return UVBifurcationFit(

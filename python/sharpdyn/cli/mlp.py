@@ -1,6 +1,8 @@
 """``sharpdyn mlp``: train small tanh MLPs on scikit-learn's bundled digits with exact
 sharpness tracking; write the training figure (progressive sharpening, edge of stability),
-a regime phase diagram over (c, width), and the data (NPZ, JSON)."""
+a regime phase diagram over (c, width), and the data (NPZ, JSON). A progress bar (stderr)
+follows each training; Ctrl-C stops it within a second, saves what is done and exits with
+status 130."""
 
 from __future__ import annotations
 
@@ -26,6 +28,25 @@ def digits_data(n: int) -> tuple[np.ndarray, np.ndarray]:
     return X, np.eye(10)[d.target[:n]]
 
 
+def _train_with_bar(train, desc: str, total: int, **kwargs):
+    """``sharpdyn.mlp.train(**kwargs)`` with a tqdm bar over its run-steps."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit="step", unit_scale=True, leave=False) as bar:
+        return train(progress=lambda done: bar.update(done - bar.n), **kwargs)
+
+
+def _stop_if_interrupted(runs, path: Path) -> None:
+    """After Ctrl-C: keep the finished steps in ``path`` and exit with status 130."""
+    if not runs.interrupted:
+        return
+    runs.save(path)
+    stopped = runs.interrupted_at[runs.interrupted_at >= 0]
+    click.echo(f"[mlp] interrupted (runs stopped at steps {int(stopped.min())}..{int(stopped.max())}); "
+               f"finished steps saved to {path}", err=True)
+    raise SystemExit(130)
+
+
 @click.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("sharpdyn-mlp"),
               show_default=True, help="Output folder.")
@@ -49,14 +70,19 @@ def mlp(out: Path, examples: int, steps: int, sweep_steps: int, threads: int | N
     spec = _mlp.MLPSpec((64, 32, 32, 10), activation="tanh", param="sp", init_scale=0.5)
     t0 = time.perf_counter()
     lam0 = _mlp.MLP.from_spec(spec).sharpness(X, Y)
-    runs = _mlp.train(spec, X, Y, lr=[0.2 / lam0, 1.0 / lam0, 2.0 / lam0 * 1.5], steps=steps, sharpness_every=10,
-                      threads=threads)
+    lrs = [0.2 / lam0, 1.0 / lam0, 2.0 / lam0 * 1.5]
+    runs = _train_with_bar(_mlp.train, "training", len(lrs) * steps, spec=spec, X=X, Y=Y, lr=lrs, steps=steps,
+                           sharpness_every=10, threads=threads)
+    _stop_if_interrupted(runs, out / "mlp_digits_training.npz")
     criteria = regimes.RegimeCriteria(window_fraction=0.5)
     runs.save(out / "mlp_digits_training.npz")
     plot_training(runs, criteria=criteria).savefig(out / "mlp_digits_eos.png", dpi=130)
     sweep_spec = _mlp.MLPSpec((64, 16, 10), activation="tanh", param="sp")
-    sweep = _mlp.train(sweep_spec, X[:128], Y[:128], c=np.round(2.0 ** np.linspace(-1.0, 3.0, 17), 3), steps=sweep_steps,
-                       sharpness_every=5, widths=[8, 16, 32], seeds=[0], threads=threads)
+    cs, widths = np.round(2.0 ** np.linspace(-1.0, 3.0, 17), 3), [8, 16, 32]
+    sweep = _train_with_bar(_mlp.train, "phase diagram", len(cs) * len(widths) * sweep_steps, spec=sweep_spec,
+                            X=X[:128], Y=Y[:128], c=cs, steps=sweep_steps, sharpness_every=5, widths=widths,
+                            seeds=[0], threads=threads)
+    _stop_if_interrupted(sweep, out / "mlp_digits_phase.npz")
     sweep.save(out / "mlp_digits_phase.npz")
     plot_phase_diagram(sweep).savefig(out / "mlp_digits_phase.png", dpi=130)
     summary = {
