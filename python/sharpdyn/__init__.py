@@ -12,6 +12,11 @@ Submodules (imported on first use):
 - :mod:`sharpdyn.mlp` -- small MLPs with exact dense Hessians in C++.
 - :mod:`sharpdyn.torch` -- HVP Lanczos sharpness of PyTorch models (``pip install sharpdyn[torch]``).
 - :mod:`sharpdyn.data` -- MNIST / Fashion-MNIST / CIFAR-10 / digits / synthetic data.
+- :mod:`sharpdyn.bifurcation` -- real-network bifurcation diagrams (late-time sharpness vs learning rate).
+- :mod:`sharpdyn.attractor` -- the period of a measured late-time series.
+- :mod:`sharpdyn.early` -- the early sharpness reduction (lambda_min / lambda_0 and its step).
+- :mod:`sharpdyn.uv_fit` -- the UV model fitted to a measured oscillation or a whole diagram.
+- :mod:`sharpdyn.reproduce` -- the paper's evidence in one call, claim by claim (``sharpdyn reproduce``).
 
 Conventions: MSE is ``L = (1/2N) sum_i ||f(x_i) - y_i||^2``; ``c = lr * lambda_0`` is the
 normalised learning rate.
@@ -26,7 +31,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "uv", "regimes", "fixed_points", "scan", "chaos", "mlp", "torch", "data", "figures",
-    "spectra", "parameterization", "validation", "cubic", "momentum",
+    "spectra", "parameterization", "validation", "cubic", "momentum", "bifurcation", "attractor", "early",
+    "uv_fit", "reproduce",
 }
 
 __all__ = ["__version__", *sorted(_SUBMODULES)]

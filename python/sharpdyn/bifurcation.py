@@ -187,6 +187,16 @@ class Bifurcation:
 
 
 # ---------------------------------------------------------------------- helpers
+def require_complete(runs: Any) -> Any:
+    """``runs`` (an ``mlp.TrainingRuns`` or a ``torch.train`` trajectory), or
+    ``KeyboardInterrupt`` if Ctrl-C stopped it: both trainers return their finished steps on
+    Ctrl-C, but a diagram of half-trained runs would be wrong, so the interrupt goes on up."""
+    stopped = np.any(np.asarray(getattr(runs, "interrupted_at", -1)) >= 0)
+    if stopped:
+        raise KeyboardInterrupt("training interrupted; the bifurcation diagram is incomplete")
+    return runs
+
+
 def _lr_or_c(lr: Any, c: Any) -> tuple[np.ndarray, bool]:
     if (lr is None) == (c is None):
         raise ValueError("give exactly one of lr (learning rates) or c (normalised learning rates)")
@@ -299,8 +309,8 @@ def mlp_bifurcation(
                                                          max_period, period_rtol)
     x, y = _mlp._data(spec, X, Y)
     kw = dict(seeds=[seed], threads=threads, divergence_factor=divergence_factor)
-    first = _mlp.train(spec, x, y, lr=None if normalized else axis, c=axis if normalized else None, steps=steps,
-                       sharpness_every=every, **kw)
+    first = require_complete(_mlp.train(spec, x, y, lr=None if normalized else axis, c=axis if normalized else None,
+                                 steps=steps, sharpness_every=every, **kw))
     lrs = first.lr[0, :, 0]
     L = lrs.size
     P = spec.num_params
@@ -312,8 +322,8 @@ def mlp_bifurcation(
     lyap = np.full(L, np.nan)
     alive = np.flatnonzero(~dvg)
     if alive.size:
-        second = _mlp.train(spec, x, y, lr=lrs[alive], steps=n_keep, sharpness_every=1,
-                            initial_params=final[alive], **kw)
+        second = require_complete(_mlp.train(spec, x, y, lr=lrs[alive], steps=n_keep, sharpness_every=1,
+                                      initial_params=final[alive], **kw))
         sh2 = second.sharpness[0, :, 0, :n_keep]
         l2 = second.loss[0, :, 0, :n_keep]
         eta_sh[alive] = lrs[alive, None] * sh2
@@ -415,15 +425,15 @@ def torch_bifurcation_run(
     model = model_factory(seed)
     if device is not None:
         model = model.to(device)
-    first = _train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed, tol=tol,
-                   eig_tol=eig_tol)
+    first = require_complete(_train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed, tol=tol,
+                             eig_tol=eig_tol))
     eta_sh = np.full((1, n_keep), np.nan)
     loss_late = np.full((1, n_keep), np.nan)
     lyap = np.full(1, np.nan)
     diverged, at = first.diverged, first.diverged_at
     if not diverged:
-        second = _train(model, data, lr=eta, steps=n_keep, loss=loss, sharpness_every=1, seed=seed, tol=tol,
-                        eig_tol=eig_tol, lyapunov=True)
+        second = require_complete(_train(model, data, lr=eta, steps=n_keep, loss=loss, sharpness_every=1, seed=seed,
+                                  tol=tol, eig_tol=eig_tol, lyapunov=True))
         sh = second.sharpness[:n_keep]
         eta_sh[0, :sh.size] = eta * sh
         loss_late[0] = second.loss[:n_keep]

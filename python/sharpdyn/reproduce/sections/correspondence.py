@@ -57,6 +57,13 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                 float(np.mean(fit.period_model[fit.used] == fit.period_measured[fit.used]))
                                 if fit.used.any() else float("nan"), None, 0.0, "report",
                                 settings={**s, "c": b.c[at_edge].tolist()}))
+        centred = fit_uv_bifurcation(b.lr[at_edge], es[at_edge], centre=True)
+        sec.claims.append(Claim(KEY, f"{short}_fit_error_centred",
+                                "(shape only) The UV attractor about its own mean matches the real oscillation's.",
+                                f"{name}: mean rms quantile error of the fit about each run's mean, relative to the "
+                                "measured spread", centred.rms_error_mean, None, 0.0, "report",
+                                settings={**s, "c": b.c[at_edge].tolist(), "centre": True},
+                                note=f"alpha = {centred.alpha:.4g}"))
         fig = correspondence_figure(b, fit, at_edge, title=name)
         sec.figures.append((save(fig, out, f"uv_fit_{short}.png"),
                             f"{name}: measured late-time η·sharpness (dots) and the fitted UV model's attractor at "

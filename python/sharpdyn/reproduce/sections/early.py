@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...bifurcation import require_complete
 from ..claims import Claim
 from ..config import ReproduceConfig, SectionResult
 from ..datasets import load, resolve
@@ -36,7 +37,8 @@ def fcn_sweep(dataset: str, root: str | None, n: int, seed: int, activation: str
     X, Y = np.asarray(X), np.asarray(Y)
     hidden = (int(widths[0]),) * (depth - 1)
     spec = mlp.MLPSpec((X.shape[1], *hidden, Y.shape[1]), activation=activation, param=param)
-    runs = mlp.train(spec, X, Y, c=c, steps=steps, seeds=[seed], widths=widths, sharpness_every=every, threads=1)
+    runs = require_complete(mlp.train(spec, X, Y, c=c, steps=steps, seeds=[seed], widths=widths,
+                                      sharpness_every=every, threads=1))
     return {"loss": runs.loss[:, :, 0], "sharpness": runs.sharpness[:, :, 0], "lr": runs.lr[:, :, 0],
             "sharpness_steps": runs.sharpness_steps, "width": runs.width, "c": np.asarray(c),
             "diverged": runs.diverged[:, :, 0], "regime": runs.regime()[:, :, 0].astype("U32")}
@@ -50,7 +52,7 @@ def fcn_trajectories(dataset: str, root: str | None, n: int, seed: int, c: list,
     X, Y = load(dataset, root, n, seed, flatten=True)
     X, Y = np.asarray(X), np.asarray(Y)
     spec = mlp.MLPSpec((X.shape[1], width, width, Y.shape[1]), activation="tanh", param="sp", init_scale=0.5)
-    runs = mlp.train(spec, X, Y, c=c, steps=steps, seeds=[seed], sharpness_every=every, threads=1)
+    runs = require_complete(mlp.train(spec, X, Y, c=c, steps=steps, seeds=[seed], sharpness_every=every, threads=1))
     return {"loss": runs.loss[0, :, 0], "sharpness": runs.sharpness[0, :, 0], "lr": runs.lr[0, :, 0],
             "sharpness_steps": runs.sharpness_steps, "c": np.asarray(c), "diverged": runs.diverged[0, :, 0]}
 
@@ -84,7 +86,7 @@ def torch_run(arch: str, dataset: str, root: str | None, n: int, seed: int, c: f
     model = _torch_model(arch, X.shape[1], Y.shape[1], width, param, norm, d_in=int(np.prod(X.shape[1:])),
                          token_size=int(X.shape[-1]) if arch == "transformer" else 0).double()
     s0 = float(hessian_eigenvalues(model, "mse", (X, Y), tol=1e-6, seed=seed).eigenvalues[0])
-    tr = train(model, (X, Y), lr=c / s0, steps=steps, sharpness_every=every, seed=seed, tol=1e-5)
+    tr = require_complete(train(model, (X, Y), lr=c / s0, steps=steps, sharpness_every=every, seed=seed, tol=1e-5))
     return {"loss": tr.loss, "sharpness": tr.sharpness, "sharpness_steps": tr.sharpness_steps, "lr": c / s0,
             "sharpness0": s0, "c": c, "diverged": tr.diverged, "regime": tr.regime()}
 

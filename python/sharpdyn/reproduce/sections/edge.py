@@ -35,7 +35,8 @@ def to_bifurcation(r: dict):
 
 
 def mlp_diagram(dataset: str, root: str | None, n: int, seed: int, width: int, depth: int, activation: str,
-                init_scale: float, c: list, steps: int, n_keep: int, every: int) -> dict[str, np.ndarray]:
+                init_scale: float, c: list, steps: int, n_keep: int, every: int,
+                period_rtol: float = 1e-2) -> dict[str, np.ndarray]:
     """Bifurcation diagram of a C++ MLP over c (all runs in one call, one thread)."""
     from ... import mlp
     from ...bifurcation import mlp_bifurcation
@@ -44,12 +45,13 @@ def mlp_diagram(dataset: str, root: str | None, n: int, seed: int, width: int, d
     X, Y = np.asarray(X), np.asarray(Y)
     spec = mlp.MLPSpec((X.shape[1], *(width,) * (depth - 1), Y.shape[1]), activation=activation, param="sp",
                        init_scale=init_scale)
-    b = mlp_bifurcation(spec, X, Y, c=c, steps=steps, n_keep=n_keep, sharpness_every=every, seed=seed, threads=1)
+    b = mlp_bifurcation(spec, X, Y, c=c, steps=steps, n_keep=n_keep, sharpness_every=every, seed=seed, threads=1,
+                        period_rtol=period_rtol)
     return _arrays(b)
 
 
 def synthetic_diagram(n: int, seed: int, widths: list, yscale: float, lr_min: float, lr_max: float, n_lr: int,
-                      steps: int, n_keep: int, every: int) -> dict[str, np.ndarray]:
+                      steps: int, n_keep: int, every: int, period_rtol: float = 1e-2) -> dict[str, np.ndarray]:
     """Bifurcation diagram of an under-parameterised tanh MLP (it cannot interpolate its data) on
     synthetic teacher data with targets scaled by ``yscale`` (strong progressive sharpening, the
     analogue of the UV model's large y): the setting where the cascade into chaos shows."""
@@ -59,7 +61,7 @@ def synthetic_diagram(n: int, seed: int, widths: list, yscale: float, lr_min: fl
     X, Y = data.synthetic(n, d=int(widths[0]), n_out=int(widths[-1]), seed=seed)
     spec = mlp.MLPSpec(tuple(int(w) for w in widths), activation="tanh")
     b = mlp_bifurcation(spec, X, yscale * Y, lr=np.linspace(lr_min, lr_max, n_lr), steps=steps, n_keep=n_keep,
-                        sharpness_every=every, seed=seed, threads=1)
+                        sharpness_every=every, seed=seed, threads=1, period_rtol=period_rtol)
     return _arrays(b)
 
 
@@ -88,7 +90,7 @@ def model_factory(arch: str, shape: tuple, n_out: int, width: int, norm: str = "
 
 def torch_diagram_run(arch: str, dataset: str, root: str | None, n: int, seed: int, width: int, c: float,
                       steps: int, n_keep: int, every: int, norm: str = "none", tol: float = 1e-6,
-                      eig_tol: float | None = None) -> dict[str, np.ndarray]:
+                      eig_tol: float | None = None, period_rtol: float = 1e-2) -> dict[str, np.ndarray]:
     """One learning rate (``lr = c / lambda_0``) of a torch model's bifurcation diagram
     (``tol``/``eig_tol``: Lanczos stopping rules of each sharpness measurement)."""
     import torch
@@ -99,7 +101,7 @@ def torch_diagram_run(arch: str, dataset: str, root: str | None, n: int, seed: i
     X, Y = load(dataset, root, n, seed, flatten=False, as_tensor=True)
     make = model_factory(arch, tuple(X.shape[1:]), int(Y.shape[1]), width, norm)
     b = torch_bifurcation_run(make, (X, Y), None, c=c, steps=steps, n_keep=n_keep, sharpness_every=every, seed=seed,
-                              tol=tol, eig_tol=eig_tol)
+                              tol=tol, eig_tol=eig_tol, period_rtol=period_rtol)
     return _arrays(b)
 
 
@@ -111,13 +113,13 @@ def _data(cfg: ReproduceConfig) -> dict:
 def mlp_settings(cfg: ReproduceConfig) -> dict:
     return {**_data(cfg), "n": cfg.pick(128, 1000), "width": cfg.pick(32, 256), "depth": 3, "activation": "tanh",
             "init_scale": 0.5, "c": [round(float(v), 6) for v in np.linspace(1.5, 5.0, cfg.pick(24, 200))],
-            "steps": cfg.pick(1000, 5000), "n_keep": cfg.pick(64, 256), "every": 50}
+            "steps": cfg.pick(1000, 5000), "n_keep": cfg.pick(64, 256), "every": 50, "period_rtol": 1e-2}
 
 
 def cnn_settings(cfg: ReproduceConfig) -> list[dict]:
     return [{**_data(cfg), "arch": "myrtle", "n": cfg.pick(64, 1000), "width": cfg.pick(4, 32), "c": float(c),
              "steps": cfg.pick(300, 3000), "n_keep": cfg.pick(32, 256), "every": 50, "tol": cfg.pick(1e-4, 1e-6),
-             "eig_tol": cfg.pick(1e-4, None)}
+             "eig_tol": cfg.pick(1e-4, None), "period_rtol": 1e-2}
             for c in np.round(np.linspace(1.5, 4.5, cfg.pick(8, 60)), 4)]
 
 
@@ -126,7 +128,7 @@ def tasks(cfg: ReproduceConfig) -> list[Task]:
            Task(f"{__name__}:synthetic_diagram",
                 {"n": 256, "seed": cfg.seed, "widths": [16, 4, 1], "yscale": 20.0, "lr_min": 0.02, "lr_max": 1.5,
                  "n_lr": cfg.pick(40, 300), "steps": cfg.pick(2000, 5000), "n_keep": cfg.pick(128, 256),
-                 "every": 100}, "FCN 16-4-1 bifurcation")]
+                 "every": 100, "period_rtol": 1e-2}, "FCN 16-4-1 bifurcation")]
     out += [Task(f"{__name__}:torch_diagram_run", s, f"CNN c={s['c']:g}") for s in cnn_settings(cfg)]
     return out
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...bifurcation import require_complete
 from ..claims import Claim
 from ..config import ReproduceConfig, SectionResult
 from ..datasets import load, resolve
@@ -57,8 +58,8 @@ def adam_run(dataset: str, root: str | None, n: int, seed: int, lr: float, steps
     X, Y = load(dataset, root, n, seed, flatten=True, as_tensor=True)
     torch.manual_seed(seed)
     model = models.fcn(X.shape[1], Y.shape[1], depth=3, width=width, activation="tanh", init_scale=0.5).double()
-    tr = train(model, (X, Y), lr=lr, steps=steps, sharpness_every=10, eig_tol=1e-4, seed=seed, optimizer="adam",
-               optimizer_options={"beta1": 0.9, "beta2": 0.999, "eps": 1e-8})
+    tr = require_complete(train(model, (X, Y), lr=lr, steps=steps, sharpness_every=10, eig_tol=1e-4, seed=seed,
+                                optimizer="adam", optimizer_options={"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}))
     return {"loss": tr.loss, "sharpness": tr.sharpness, "sharpness_steps": tr.sharpness_steps,
             "threshold": np.asarray(tr.threshold), "edge_ratio": tr.edge_ratio, "regime": tr.regime()}
 
