@@ -177,3 +177,17 @@ def test_mlp_train_initial_params_continues_a_run():
         mlp.train(SPEC, X, Y, lr=lrs, steps=3, initial_params=np.zeros((3, SPEC.num_params)))
     with pytest.raises(ValueError, match="initial_params"):
         mlp.train(SPEC, X, Y, c=[1.0], steps=3, initial_params=mlp.init_params(SPEC, 0))
+
+
+def test_require_complete_passes_finished_runs_and_raises_on_interrupted():
+    from types import SimpleNamespace
+
+    from sharpdyn.bifurcation import require_complete
+
+    done = SimpleNamespace(interrupted_at=np.array([[-1, -1]]))
+    assert require_complete(done) is done
+    assert require_complete(SimpleNamespace(interrupted_at=-1)).interrupted_at == -1
+    with pytest.raises(KeyboardInterrupt):
+        require_complete(SimpleNamespace(interrupted_at=np.array([[-1, 7]])))
+    with pytest.raises(KeyboardInterrupt):
+        require_complete(SimpleNamespace(interrupted_at=0))
