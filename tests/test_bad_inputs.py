@@ -109,7 +109,7 @@ def test_cli_scan_refuses_a_huge_grid_before_writing(tmp_path):
                          tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "axes" in proc.stderr and validation.MAX_BYTES_ENV in proc.stderr
-    assert not out.exists() or list(out.rglob("*")) == []
+    assert not out.exists()  # nothing written, not even the folder
     assert seconds < 20
 
 
@@ -308,3 +308,12 @@ def test_one_rule_for_real_arguments():
                 conv(bad, "a")
     with pytest.raises(ValueError, match="^a must be finite"):
         validation.as_float_array([1.0, math.inf], "a")
+
+
+def test_cli_lyapunov_refuses_a_huge_num_before_writing(tmp_path):
+    out = tmp_path / "lyap"
+    proc, seconds = _cli(["lyapunov", "--num", "10000000000", "--out", str(out)], tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--num" in proc.stderr and validation.MAX_BYTES_ENV in proc.stderr
+    assert not out.exists()
+    assert seconds < 20

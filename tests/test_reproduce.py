@@ -159,3 +159,19 @@ def test_interrupted_run_resumes_to_the_same_claims(quick_run, tmp_path):
     resumed = json.loads((out / "claims.json").read_text())["claims"]
     full = [c for c in json.loads((quick_run / "claims.json").read_text())["claims"] if c["section"] == "early"]
     assert resumed == full
+
+
+def test_task_device_one_gpu_per_worker(monkeypatch):
+    import dask.distributed
+    import torch
+
+    from sharpdyn.reproduce.runner import task_device
+
+    assert task_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert task_device(None) == "cpu"
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert task_device("cuda") == "cuda"  # not on a Dask worker: torch's current device
+    monkeypatch.setattr(dask.distributed, "get_worker", lambda: type("W", (), {"name": 6})())
+    assert task_device("cuda") == "cuda:2"
+    assert task_device("cuda:3") == "cuda:3"  # an explicit device is kept

@@ -163,6 +163,10 @@ def lyapunov(system, pmin, pmax, num, transient, x0, width, target, f0, ntk0, th
 
     if system == "uv-lr":
         raise click.BadParameter("lyapunov supports --system cubic or uv (use uv: Y = η√κ y)")
+    try:  # the orbit diagram drawn beside the exponents keeps min(steps, 1000) states per parameter
+        chaos.check_orbit_diagram_size(system, num, min(steps, 1000), observable="sharpness")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).replace("n_keep", "--num", 1)) from exc
     out_dir.mkdir(parents=True, exist_ok=True)
     params, setup = _setup(system, pmin, pmax, num, x0, width, target, f0, ntk0)
     ctx = _quiet_divergence()

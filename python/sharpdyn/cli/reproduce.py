@@ -27,7 +27,7 @@ from ..reproduce.sections import ORDER
 @click.option("--sections", "only", multiple=True, type=click.Choice(ORDER),
               help="Run only these sections (repeat the option); default all.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--device", default=None, help="torch device for the torch-model runs (default: cuda if available).")
+@click.option("--device", default=None, help="torch device of the torch-model runs: cpu (default) or cuda (one GPU per Dask worker).")
 def reproduce(out_dir: Path, mode: str, data_root: Path | None, dataset: str, scheduler: str, resume: bool,
               only: tuple[str, ...], seed: int, device: str | None) -> None:
     """Reproduce the paper (arXiv 2311.02076): UV model, phase diagram, route to chaos, real networks."""

@@ -105,8 +105,7 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
     fixed = {k: v for k, v in parsed.items() if k not in axes}
     if not axes:
         raise click.UsageError("give at least one axis (START:STOP:NUM or a comma list), e.g. --c 0.5:5:200")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store = out_dir / "scan.zarr" if fmt == "zarr" else None
+    store = out_dir / "scan.zarr" if fmt == "zarr" else None  # the folders are made once the scan is accepted
     if overwrite and store is not None and store.exists():
         _remove_store(store)
     t0 = time.perf_counter()
@@ -120,6 +119,7 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
             message += " (or pass --overwrite to replace it)"
         raise click.UsageError(message) from exc
     elapsed = time.perf_counter() - t0
+    out_dir.mkdir(parents=True, exist_ok=True)
     t_out = time.perf_counter()
     if fmt == "npz":
         np.savez_compressed(out_dir / "scan.npz", **{k: ds[k].values for k in ds.data_vars},

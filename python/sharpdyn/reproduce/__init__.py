@@ -76,7 +76,8 @@ def reproduce(out: str | Path, *, mode: str = "quick", sections: Sequence[str] |
         Reuse every finished run in ``out/cache`` (an interrupted or partial earlier run, or one
         with other sections); without it the cache is cleared first.
     device:
-        torch device of the torch-model runs (default: CUDA when present).
+        torch device of the torch-model runs: ``None``/``"cpu"`` (default) or ``"cuda"`` (one
+        GPU per Dask worker, see :func:`.runner.task_device`).
     progress:
         Progress bars over runs.
     log:

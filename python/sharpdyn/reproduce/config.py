@@ -31,7 +31,8 @@ class ReproduceConfig:
         Dataset of the real-network sections: ``"auto"`` (MNIST when ``data_root`` holds it,
         else digits), ``"digits"``, ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``.
     device:
-        torch device of the torch-model runs (``None``: CUDA when present, else CPU).
+        torch device of the torch-model runs (``None`` or ``"cpu"``: the CPU, so that the same
+        seed gives the same claims on every machine; ``"cuda"``: one GPU per Dask worker).
     """
 
     mode: str = "quick"

@@ -51,6 +51,27 @@ def execute(func: str, settings: dict) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in result.items()}
 
 
+def task_device(device: str | None) -> str:
+    """The torch device a task runs on: ``device`` as given, except that plain ``"cuda"`` on a
+    Dask worker of a machine with several GPUs becomes ``"cuda:i"`` with ``i`` the worker's
+    index modulo the number of GPUs (one GPU per worker); ``None`` is CUDA when present, else
+    the CPU."""
+    import torch
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device != "cuda" or torch.cuda.device_count() < 2:
+        return device
+    try:
+        from dask.distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return device
+    index = int(name) if isinstance(name, int) or str(name).isdigit() else abs(hash(str(name)))
+    return f"cuda:{index % torch.cuda.device_count()}"
+
+
 def _client(scheduler: str, n_pending: int) -> tuple[Any, Any]:
     """A Dask client (and the cluster it owns, if any) for ``scheduler``."""
     try:

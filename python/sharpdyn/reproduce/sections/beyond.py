@@ -12,6 +12,7 @@ from ..config import ReproduceConfig, SectionResult
 from ..datasets import resolve
 from ..runner import Task
 from . import edge
+from .early import device_settings
 
 KEY = "beyond"
 TITLE = "7. Beyond the paper: transformers and normalisation layers"
@@ -35,7 +36,8 @@ def tasks(cfg: ReproduceConfig) -> list[Task]:
                             {"arch": arch, "norm": norm, "dataset": dataset, "root": root, "n": cfg.pick(64, 1000),
                              "seed": cfg.seed, "width": cfg.pick(8, 32), "c": float(c), "steps": cfg.pick(150, 3000),
                              "n_keep": cfg.pick(24, 256), "every": cfg.pick(10, 5), "tol": cfg.pick(1e-4, 1e-6),
-                             "eig_tol": cfg.pick(1e-4, None), "period_rtol": 1e-2}, f"{_label(arch, norm)} c={c:g}"))
+                             "eig_tol": cfg.pick(1e-4, None), "period_rtol": 1e-2,
+                             **device_settings(cfg)}, f"{_label(arch, norm)} c={c:g}"))
     return out
 
 

@@ -11,7 +11,7 @@ from ...bifurcation import require_complete
 from ..claims import Claim
 from ..config import ReproduceConfig, SectionResult
 from ..datasets import load, resolve
-from ..runner import Task
+from ..runner import Task, task_device
 
 KEY = "early"
 TITLE = "4. Real networks, early training"
@@ -73,8 +73,9 @@ def _torch_model(arch: str, in_channels: int, n_out: int, width: int, param: str
 
 
 def torch_run(arch: str, dataset: str, root: str | None, n: int, seed: int, c: float, steps: int, every: int,
-              width: int, param: str = "sp", norm: str = "none") -> dict[str, np.ndarray]:
-    """One full-batch GD run of a torch model at ``lr = c / sharpness_0`` (float64, 1 thread)."""
+              width: int, param: str = "sp", norm: str = "none", device: str | None = "cpu") -> dict[str, np.ndarray]:
+    """One full-batch GD run of a torch model at ``lr = c / sharpness_0`` (float64, 1 CPU thread;
+    ``device``: see :func:`..runner.task_device`)."""
     import torch
 
     from ...torch import hessian_eigenvalues, train
@@ -82,9 +83,11 @@ def torch_run(arch: str, dataset: str, root: str | None, n: int, seed: int, c: f
     torch.set_num_threads(1)
     X, Y = load(dataset, root, n, seed, flatten=False, as_tensor=True)
     X = X.reshape(X.shape[0], -1) if arch == "transformer" else X
+    dev = task_device(device)
+    X, Y = X.to(dev), Y.to(dev)
     torch.manual_seed(seed)
     model = _torch_model(arch, X.shape[1], Y.shape[1], width, param, norm, d_in=int(np.prod(X.shape[1:])),
-                         token_size=int(X.shape[-1]) if arch == "transformer" else 0).double()
+                         token_size=int(X.shape[-1]) if arch == "transformer" else 0).double().to(dev)
     s0 = float(hessian_eigenvalues(model, "mse", (X, Y), tol=1e-6, seed=seed).eigenvalues[0])
     tr = require_complete(train(model, (X, Y), lr=c / s0, steps=steps, sharpness_every=every, seed=seed, tol=1e-5))
     return {"loss": tr.loss, "sharpness": tr.sharpness, "sharpness_steps": tr.sharpness_steps, "lr": c / s0,
@@ -94,6 +97,12 @@ def torch_run(arch: str, dataset: str, root: str | None, n: int, seed: int, c: f
 def _data_settings(cfg: ReproduceConfig) -> dict:
     dataset, root = resolve(cfg)
     return {"dataset": dataset, "root": root, "seed": cfg.seed}
+
+
+def device_settings(cfg: ReproduceConfig) -> dict:
+    """``{"device": ...}`` for torch tasks: the CPU unless ``cfg.device`` names another device
+    (part of the settings, so a GPU run is cached apart from a CPU run)."""
+    return {} if cfg.device in (None, "cpu") else {"device": cfg.device}
 
 
 def tasks(cfg: ReproduceConfig) -> list[Task]:
@@ -118,7 +127,8 @@ def tasks(cfg: ReproduceConfig) -> list[Task]:
         for cc in cfg.pick([0.5, 1.0, 2.0, 3.0], [0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 3.5]):
             out.append(Task(f"{__name__}:torch_run",
                             {**d, "arch": arch, "n": cfg.pick(128, 2048), "c": cc, "steps": cfg.pick(100, 1000),
-                             "every": cfg.pick(5, 5), "width": cfg.pick(8, 32)}, f"{arch} c={cc:g}"))
+                             "every": cfg.pick(5, 5), "width": cfg.pick(8, 32), **device_settings(cfg)},
+                            f"{arch} c={cc:g}"))
     return out
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..claims import Claim
 from ..config import ReproduceConfig, SectionResult
 from ..datasets import load, resolve
+from .early import device_settings
 from ..runner import Task
 
 KEY = "edge"
@@ -90,17 +91,20 @@ def model_factory(arch: str, shape: tuple, n_out: int, width: int, norm: str = "
 
 def torch_diagram_run(arch: str, dataset: str, root: str | None, n: int, seed: int, width: int, c: float,
                       steps: int, n_keep: int, every: int, norm: str = "none", tol: float = 1e-6,
-                      eig_tol: float | None = None, period_rtol: float = 1e-2) -> dict[str, np.ndarray]:
+                      eig_tol: float | None = None, period_rtol: float = 1e-2,
+                      device: str | None = "cpu") -> dict[str, np.ndarray]:
     """One learning rate (``lr = c / lambda_0``) of a torch model's bifurcation diagram
     (``tol``/``eig_tol``: Lanczos stopping rules of each sharpness measurement)."""
     import torch
 
     from ...bifurcation import torch_bifurcation_run
+    from ..runner import task_device
 
     torch.set_num_threads(1)
     X, Y = load(dataset, root, n, seed, flatten=False, as_tensor=True)
     make = model_factory(arch, tuple(X.shape[1:]), int(Y.shape[1]), width, norm)
-    b = torch_bifurcation_run(make, (X, Y), None, c=c, steps=steps, n_keep=n_keep, sharpness_every=every, seed=seed,
+    b = torch_bifurcation_run(make, (X, Y), None, c=c, device=task_device(device), steps=steps, n_keep=n_keep,
+                              sharpness_every=every, seed=seed,
                               tol=tol, eig_tol=eig_tol, period_rtol=period_rtol)
     return _arrays(b)
 
@@ -119,7 +123,7 @@ def mlp_settings(cfg: ReproduceConfig) -> dict:
 def cnn_settings(cfg: ReproduceConfig) -> list[dict]:
     return [{**_data(cfg), "arch": "myrtle", "n": cfg.pick(64, 1000), "width": cfg.pick(4, 32), "c": float(c),
              "steps": cfg.pick(300, 3000), "n_keep": cfg.pick(32, 256), "every": 50, "tol": cfg.pick(1e-4, 1e-6),
-             "eig_tol": cfg.pick(1e-4, None), "period_rtol": 1e-2}
+             "eig_tol": cfg.pick(1e-4, None), "period_rtol": 1e-2, **device_settings(cfg)}
             for c in np.round(np.linspace(1.5, 4.5, cfg.pick(8, 60)), 4)]
 
 

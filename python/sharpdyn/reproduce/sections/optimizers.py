@@ -11,6 +11,7 @@ from ..claims import Claim
 from ..config import ReproduceConfig, SectionResult
 from ..datasets import load, resolve
 from ..runner import Task
+from .early import device_settings
 
 KEY = "optimizers"
 TITLE = "8. Adaptive optimizers and momentum at their own edges"
@@ -48,16 +49,22 @@ def minimal(n_c: int, n_r: int) -> dict[str, np.ndarray]:
             "r_step": np.asarray(2.0 / (n_r - 1))}
 
 
-def adam_run(dataset: str, root: str | None, n: int, seed: int, lr: float, steps: int, width: int) -> dict:
+def adam_run(dataset: str, root: str | None, n: int, seed: int, lr: float, steps: int, width: int,
+             device: str | None = "cpu") -> dict:
     """Full-batch Adam on a tanh FCN, recording the preconditioned sharpness and its threshold."""
     import torch
 
     from ...torch import models, train
 
     torch.set_num_threads(1)
+    from ..runner import task_device
+
+    dev = task_device(device)
     X, Y = load(dataset, root, n, seed, flatten=True, as_tensor=True)
+    X, Y = X.to(dev), Y.to(dev)
     torch.manual_seed(seed)
     model = models.fcn(X.shape[1], Y.shape[1], depth=3, width=width, activation="tanh", init_scale=0.5).double()
+    model = model.to(dev)
     tr = require_complete(train(model, (X, Y), lr=lr, steps=steps, sharpness_every=10, eig_tol=1e-4, seed=seed,
                                 optimizer="adam", optimizer_options={"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}))
     return {"loss": tr.loss, "sharpness": tr.sharpness, "sharpness_steps": tr.sharpness_steps,
@@ -68,7 +75,8 @@ def tasks(cfg: ReproduceConfig) -> list[Task]:
     dataset, root = resolve(cfg)
     return [Task(f"{__name__}:minimal", {"n_c": cfg.pick(901, 9001), "n_r": cfg.pick(401, 4001)}, "momentum maps"),
             Task(f"{__name__}:adam_run", {"dataset": dataset, "root": root, "n": cfg.pick(256, 1000), "seed": cfg.seed,
-                                          "lr": 1e-2, "steps": cfg.pick(600, 3000), "width": cfg.pick(32, 256)},
+                                          "lr": 1e-2, "steps": cfg.pick(600, 3000), "width": cfg.pick(32, 256),
+                                          **device_settings(cfg)},
                  "Adam")]
 
 
