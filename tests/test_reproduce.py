@@ -79,9 +79,28 @@ def test_bad_arguments(tmp_path):
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory) -> Path:
+    """One quick reproduction on a Dask LocalCluster; every figure it saves must pass
+    :func:`sharpdyn.figures.checks.check_figure` (data inside the axes, reference lines
+    explained, no unexplained empty panel)."""
+    from matplotlib.figure import Figure
+
+    from sharpdyn.figures.checks import figure_problems
+
     out = tmp_path_factory.mktemp("reproduce") / "quick"
-    res = CliRunner().invoke(main, ["reproduce", "--quick", "--out", str(out)])
+    problems: list[str] = []
+    savefig = Figure.savefig
+
+    def checked(self, fname, *args, **kwargs):
+        problems.extend(f"{Path(str(fname)).name}: {p}" for p in figure_problems(self))
+        return savefig(self, fname, *args, **kwargs)
+
+    Figure.savefig = checked
+    try:
+        res = CliRunner().invoke(main, ["reproduce", "--quick", "--out", str(out)])
+    finally:
+        Figure.savefig = savefig
     assert res.exit_code == 0, res.output + repr(res.exception)
+    assert not problems, "\n".join(problems)
     return out
 
 

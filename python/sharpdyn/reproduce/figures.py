@@ -45,7 +45,8 @@ def uv_regimes_figure(runs: Mapping[str, Mapping[str, np.ndarray]], *, top: floa
                 title="loss", xlim=(0, last))
     for ax, what in ((axes[1], "η · ntk"), (axes[2], "η · sharpness (Hessian)")):
         ax.axhline(2.0, color="k", ls=":", lw=1, label="2 (edge of stability)")
-        ax.set(xscale="symlog", xlabel="step", ylabel=what, title=what, ylim=(0.0, top), xlim=(0, last))
+        ax.set(xscale="symlog", xlabel="step", ylabel=what, title=f"{what} (dotted: 2)", ylim=(0.0, top),
+               xlim=(0, last))
     axes[2].legend(fontsize=7, loc="center right")
     return fig
 
