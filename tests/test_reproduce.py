@@ -151,10 +151,11 @@ def test_quick_reproduction(quick_run):
 
 @pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_claims(quick_run, tmp_path):
-    """Ctrl-C in the middle of a section keeps every finished run; --resume (in this process,
-    no Dask) finishes it with exactly the claims of the uninterrupted Dask run."""
+    """Ctrl-C in the middle of a section (torch runs: the interrupted training must not be
+    cached as if finished) keeps every finished run; --resume (in this process, no Dask)
+    finishes it with exactly the claims of the uninterrupted Dask run."""
     out = tmp_path / "interrupted"
-    cmd = [sys.executable, "-m", "sharpdyn", "reproduce", "--out", str(out), "--sections", "early",
+    cmd = [sys.executable, "-m", "sharpdyn", "reproduce", "--out", str(out), "--sections", "beyond",
            "--scheduler", "sync"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     cache = out / "cache"
@@ -172,11 +173,11 @@ def test_interrupted_run_resumes_to_the_same_claims(quick_run, tmp_path):
     kept = len(list(cache.glob("*.npz")))
     assert kept >= 2 and not list(cache.glob("*.tmp"))
     assert time.monotonic() - t0 < 30
-    res = CliRunner().invoke(main, ["reproduce", "--out", str(out), "--sections", "early", "--scheduler", "sync",
+    res = CliRunner().invoke(main, ["reproduce", "--out", str(out), "--sections", "beyond", "--scheduler", "sync",
                                     "--resume"])
     assert res.exit_code == 0, res.output
     resumed = json.loads((out / "claims.json").read_text())["claims"]
-    full = [c for c in json.loads((quick_run / "claims.json").read_text())["claims"] if c["section"] == "early"]
+    full = [c for c in json.loads((quick_run / "claims.json").read_text())["claims"] if c["section"] == "beyond"]
     assert resumed == full
 
 
