@@ -233,3 +233,26 @@ def test_the_core_refuses_bad_momentum_too():
     for bad in (-0.5, 1.0, float("nan")):
         with pytest.raises(ValueError, match="momentum"):
             mlp._core.mlp_train(*args, momentum=bad)
+
+
+# ---------------------------------------------------------------- Ctrl-C with momentum
+def test_ctrl_c_keeps_the_finished_momentum_steps():
+    """A KeyboardInterrupt (here raised by the progress callable, as the Ctrl-C handler would)
+    stops the momentum run and keeps exactly the steps of an uninterrupted run."""
+    X, Y = _small_problem(7, n=32, d_in=8, d_out=2)
+    spec = MLPSpec((8, 16, 2))
+
+    def ctrl_c(done):
+        if done > 0:
+            raise KeyboardInterrupt
+
+    kw = dict(lr=0.05, sharpness_every=10, threads=1, momentum=0.9, nesterov=True)
+    runs = mlp.train(spec, X, Y, steps=200_000, progress=ctrl_c, **kw)
+    assert runs.interrupted
+    at = int(runs.interrupted_at[0, 0, 0])
+    assert 0 < at < 200_000
+    loss = runs.loss[0, 0, 0]
+    assert np.all(np.isfinite(loss[:at])) and np.all(np.isnan(loss[at:]))
+    ref_runs = mlp.train(spec, X, Y, steps=at, **kw)
+    np.testing.assert_array_equal(ref_runs.loss[0, 0, 0, :at], loss[:at])
+    np.testing.assert_array_equal(ref_runs.params[0][0, 0], runs.params[0][0, 0])
