@@ -256,3 +256,24 @@ def test_ctrl_c_keeps_the_finished_momentum_steps():
     ref_runs = mlp.train(spec, X, Y, steps=at, **kw)
     np.testing.assert_array_equal(ref_runs.loss[0, 0, 0, :at], loss[:at])
     np.testing.assert_array_equal(ref_runs.params[0][0, 0], runs.params[0][0, 0])
+
+
+# ---------------------------------------------------------------- command line
+def test_mlp_cli_trains_with_momentum(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from sharpdyn.cli import main
+
+    res = CliRunner().invoke(main, ["mlp", "--out", str(tmp_path), "--examples", "64", "--steps", "30",
+                                    "--sweep-steps", "5", "--threads", "1", "--momentum", "0.5"])
+    assert res.exit_code == 0, res.output
+    with np.load(tmp_path / "mlp_digits_training.npz") as data:
+        assert float(data["momentum"]) == 0.5 and not bool(data["nesterov"])
+        np.testing.assert_allclose(data["threshold"], 3.0 / data["lr"], rtol=1e-14)
+    summary = json.loads((tmp_path / "mlp_summary.json").read_text())
+    assert summary["training"]["momentum"] == 0.5
+    np.testing.assert_allclose(summary["training"]["threshold"], 3.0 / np.array(summary["training"]["lr"]), rtol=1e-14)
+    bad = CliRunner().invoke(main, ["mlp", "--out", str(tmp_path), "--momentum", "1.0"])
+    assert bad.exit_code != 0 and "momentum" in bad.output
