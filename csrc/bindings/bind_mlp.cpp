@@ -190,7 +190,8 @@ void register_mlp(py::module_& m) {
          const darray& lr, const i64array& seeds, const darray& X, const darray& Y,
          const i64array& orders, const i64array& order_index, std::int64_t steps,
          std::int64_t sharpness_every, std::int64_t batch_size, int max_iter, double tol,
-         double divergence_factor, int threads, const py::object& progress) {
+         double divergence_factor, int threads, const py::object& progress, double momentum,
+         bool nesterov) {
         std::vector<Network> nets;
         for (const auto& t : nets_in) {
           nets.push_back(network_from(t[0].cast<VecI>(), t[1].cast<int>(), t[2].cast<bool>(),
@@ -225,6 +226,9 @@ void register_mlp(py::module_& m) {
         cfg.lanczos_max_iter = max_iter;
         cfg.lanczos_tol = tol;
         cfg.divergence_factor = divergence_factor;
+        if (!(momentum >= 0.0 && momentum < 1.0)) throw std::invalid_argument("momentum: must be in [0, 1)");
+        cfg.momentum = momentum;
+        cfg.nesterov = nesterov;
         const py::ssize_t T1 = steps + 1, M = steps / sharpness_every + 1;
         darray loss({R, T1}), sharp({R, M});
         u8array diverged(R);
@@ -272,7 +276,9 @@ void register_mlp(py::module_& m) {
       py::arg("X"), py::arg("Y"), py::arg("orders"), py::arg("order_index"), py::arg("steps"),
       py::arg("sharpness_every"), py::arg("batch_size"), py::arg("max_iter"), py::arg("tol"),
       py::arg("divergence_factor"), py::arg("threads") = 0, py::arg("progress") = py::none(),
-      "Batched GD/SGD runs: (loss, sharpness, diverged, diverged_at, final_params, "
+      py::arg("momentum") = 0.0, py::arg("nesterov") = false,
+      "Batched GD/SGD runs, optionally with heavy-ball momentum in [0, 1) (torch.optim.SGD's "
+      "convention: dampening 0, zero initial velocity; nesterov as SGD(nesterov=True)): (loss, sharpness, diverged, diverged_at, final_params, "
       "interrupted_at). Ctrl-C stops every run at its next step and returns what is done "
       "(interrupted_at: the step each run stopped at, -1 if it finished). progress, if given, "
       "is called with the number of finished run-steps (of runs x steps) about every 50 ms "

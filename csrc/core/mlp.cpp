@@ -486,6 +486,12 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
   const std::int64_t T = cfg.steps;
   const std::int64_t k = cfg.sharpness_every;
   if (T < 0 || k < 1) throw std::invalid_argument("train: steps >= 0 and sharpness_every >= 1");
+  if (!(cfg.momentum >= 0.0 && cfg.momentum < 1.0)) {
+    throw std::invalid_argument("momentum: must be in [0, 1), got " + std::to_string(cfg.momentum));
+  }
+  // b = 0 without Nesterov takes the plain update (bit for bit the GD/SGD of old); b = 0 with
+  // Nesterov is the same update in exact arithmetic and is also routed there.
+  const bool heavy_ball = cfg.momentum > 0.0;
   const std::int64_t M = T / k + 1;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::string> errors(R);
@@ -503,6 +509,7 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
       const std::int64_t din = net.d_in(), dout = net.d_out();
       VectorXd theta = Eigen::Map<const VectorXd>(run.init, P);
       VectorXd grad(P), warm;
+      VectorXd velocity = heavy_ball ? VectorXd::Zero(P) : VectorXd();
       std::fill(o.loss, o.loss + T + 1, nan);
       std::fill(o.sharpness, o.sharpness + M, nan);
       *o.diverged = 0;
@@ -575,7 +582,16 @@ void train(const std::vector<Network>& networks, const std::vector<Run>& runs,
           diverge_at(t, t + 1);
           break;
         }
-        theta.noalias() -= run.lr * grad;
+        if (!heavy_ball) {
+          theta.noalias() -= run.lr * grad;
+        } else {
+          velocity = cfg.momentum * velocity + grad;  // first step: exactly grad
+          if (cfg.nesterov) {
+            theta.noalias() -= run.lr * (grad + cfg.momentum * velocity);
+          } else {
+            theta.noalias() -= run.lr * velocity;
+          }
+        }
         stop.add_progress(1);
       }
       Eigen::Map<VectorXd>(o.params, P) = theta;

@@ -90,6 +90,12 @@ struct TrainConfig {
   int lanczos_max_iter = 100;
   double lanczos_tol = 1e-7;
   double divergence_factor = 1e12;   // diverged once L_t > factor * (L_0 + 1), or not finite
+  // Heavy-ball momentum b in [0, 1), torch.optim.SGD's convention (dampening 0, zero initial
+  // velocity v): v <- b v + g; theta <- theta - lr v, or with nesterov
+  // theta <- theta - lr (g + b v). momentum = 0 (and nesterov false) is the plain update
+  // theta <- theta - lr g, computed by the same code as without momentum.
+  double momentum = 0.0;
+  bool nesterov = false;
 };
 
 struct Run {
@@ -110,6 +116,7 @@ struct RunOutput {
 };
 
 // Runs are independent and each is single-threaded: results do not depend on `threads`.
+// Throws std::invalid_argument for momentum outside [0, 1) (or NaN).
 // A run whose loss is out of bounds at step t stops there: diverged = 1,
 // diverged_at = t, loss[t..] and later sharpness samples are NaN, params are the last
 // finite ones. Otherwise diverged_at = -1.

@@ -33,7 +33,8 @@ The Hessian (``MLP.hessian``) is assembled exactly from layer-wise quantities (t
 Gauss-Newton part plus the residual part from second derivatives of the network; see
 ``csrc/core/mlp.hpp``), the top eigenvalues come from Lanczos with full
 reorthogonalisation, the full spectrum from LAPACK (``numpy.linalg.eigvalsh``).
-:func:`train` runs many GD/SGD runs at once with OpenMP and records loss and sharpness.
+:func:`train` runs many GD/SGD runs at once with OpenMP and records loss and sharpness,
+optionally with heavy-ball or Nesterov momentum (``torch.optim.SGD``'s convention).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import numpy as np
 
 from . import _core
 from . import regimes as _regimes
+from .momentum import _momentum_array, heavy_ball_threshold
 from .validation import (
     as_float_array,
     check_allocation,
@@ -527,6 +529,14 @@ class TrainingRuns:
         for a run that ran to the end (or diverged), 0 for one that had not started. The
         entries of earlier steps are kept; ``loss`` from that step on and later
         ``sharpness`` samples are NaN. See :attr:`interrupted`.
+    momentum, nesterov:
+        The optimizer: heavy-ball momentum ``b`` in ``[0, 1)`` (0: plain GD/SGD) and whether the
+        update was Nesterov's (``torch.optim.SGD(lr, momentum=b, nesterov=...)``).
+    threshold:
+        ``(W, R, S)``: the optimizer's linear-stability threshold on the sharpness for each run's
+        ``lr``, in the sharpness's units (1/lr): ``2/lr`` for GD/SGD, ``(2 + 2b)/lr`` for heavy
+        ball, ``2 (1 + b) / ((1 + 2b) lr)`` for Nesterov
+        (:func:`sharpdyn.momentum.heavy_ball_threshold`). Computed from ``lr`` if not given.
     """
 
     loss: np.ndarray
@@ -543,10 +553,21 @@ class TrainingRuns:
     batch_size: int | None = None
     params: tuple[np.ndarray, ...] = field(default=(), repr=False)
     interrupted_at: np.ndarray | None = None
+    momentum: float = 0.0
+    nesterov: bool = False
+    threshold: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.interrupted_at is None:
             object.__setattr__(self, "interrupted_at", np.full(np.shape(self.diverged_at), -1, dtype=np.int64))
+        if self.threshold is None:
+            object.__setattr__(self, "threshold",
+                               heavy_ball_threshold(self.lr, self.momentum, nesterov=bool(self.nesterov)))
+
+    @property
+    def edge_ratio(self) -> np.ndarray:
+        """``sharpness / threshold``, shape ``(W, R, S, M)``: 1 at the optimizer's edge of stability."""
+        return self.sharpness / self.threshold[..., None]
 
     @property
     def interrupted(self) -> bool:
@@ -569,9 +590,14 @@ class TrainingRuns:
         return self.lr * self.initial_sharpness
 
     def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA) -> np.ndarray:
-        """Regime name of every run, shape ``(W, R, S)`` (criteria of :mod:`sharpdyn.regimes`)."""
+        """Regime name of every run, shape ``(W, R, S)`` (criteria of :mod:`sharpdyn.regimes`).
+
+        With momentum the edge-of-stability and below-edge tests use :attr:`threshold` in place of
+        ``2/lr``; without (``momentum = 0``) the classification is the plain GD one."""
+        threshold = self.threshold if self.momentum > 0 else None
         return np.asarray(_regimes.classify_series(self.loss, self.sharpness, lr=self.lr,
-                                                   diverged=self.diverged, criteria=criteria))
+                                                   diverged=self.diverged, criteria=criteria,
+                                                   threshold=threshold))
 
     def save(self, path: str | Path) -> Path:
         """Write every array and the spec to a compressed ``.npz``."""
@@ -584,7 +610,8 @@ class TrainingRuns:
             width=self.width, diverged=self.diverged, diverged_at=self.diverged_at,
             interrupted_at=self.interrupted_at, regime=self.regime(), c=self.c, widths=np.array(s.widths),
             activation=s.activation, param=s.param, bias=s.bias, loss_name=s.loss, init_scale=s.init_scale,
-            batch_size=-1 if self.batch_size is None else self.batch_size, **extra,
+            batch_size=-1 if self.batch_size is None else self.batch_size, momentum=self.momentum,
+            nesterov=self.nesterov, threshold=self.threshold, **extra,
         )
         return path
 
@@ -605,6 +632,7 @@ class TrainingRuns:
                 "diverged": (dims, self.diverged),
                 "diverged_at": (dims, self.diverged_at),
                 "interrupted_at": (dims, self.interrupted_at),
+                "threshold": (dims, self.threshold),
                 "regime": (dims, self.regime()),
             },
             coords={"width": self.width, "lr": self.lr_axis, "seed": self.seed, "step": self.steps,
@@ -612,7 +640,8 @@ class TrainingRuns:
             attrs={"widths": list(s.widths), "activation": s.activation, "param": s.param,
                    "bias": int(s.bias), "loss": s.loss, "init_scale": s.init_scale,
                    "lr_is_normalized": int(self.lr_is_normalized),
-                   "batch_size": -1 if self.batch_size is None else self.batch_size},
+                   "batch_size": -1 if self.batch_size is None else self.batch_size,
+                   "momentum": float(self.momentum), "nesterov": int(self.nesterov)},
         )
 
 
@@ -658,8 +687,11 @@ def train(
     divergence_factor: float = 1e12,
     progress: Callable[[int], Any] | None = None,
     initial_params: Any = None,
+    momentum: float = 0.0,
+    nesterov: bool = False,
 ) -> TrainingRuns:
-    """Train a grid of MLPs (hidden width x learning rate x seed) at once, in C++ with OpenMP.
+    """Train a grid of MLPs (hidden width x learning rate x seed) at once, in C++ with OpenMP,
+    by GD/SGD with optional heavy-ball or Nesterov momentum.
 
     Parameters
     ----------
@@ -700,7 +732,17 @@ def train(
     initial_params:
         Optional starting parameters instead of :func:`init_params`: ``(P,)`` for every run,
         or ``(R, P)`` one per entry of ``lr`` (for every seed); with ``lr`` only (not ``c`` or
-        ``widths``). E.g. the final ``params`` of an earlier call, to continue its runs.
+        ``widths``). E.g. the final ``params`` of an earlier call, to continue its runs (with
+        momentum the velocity restarts at zero).
+    momentum:
+        Heavy-ball momentum ``b`` in ``[0, 1)``, as ``torch.optim.SGD(lr, momentum=b)``
+        (dampening 0, zero initial velocity ``v``): ``v <- b v + g``, ``theta <- theta - lr v``
+        with ``g`` the (full-batch or mini-batch) gradient. ``0`` (default): plain GD/SGD, bit
+        for bit the same as without this option. The edge of stability moves to
+        ``(2 + 2b)/lr`` (:attr:`TrainingRuns.threshold`).
+    nesterov:
+        Nesterov's variant, as ``SGD(nesterov=True)``: ``theta <- theta - lr (g + b v)``;
+        threshold ``2 (1 + b) / ((1 + 2b) lr)``.
 
     Ctrl-C (``KeyboardInterrupt``) stops every run within about 0.1 s (at its next step or
     Hessian-vector product) and returns what was done instead of raising, like
@@ -738,6 +780,13 @@ def train(
     nthreads = threads_arg(threads)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
+    b = _momentum_array(momentum)
+    if b.ndim != 0:
+        raise ValueError(f"momentum must be a scalar in [0, 1), got shape {b.shape}")
+    b = float(b)
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+    nesterov = bool(nesterov)
 
     Wn, Rn, Sn = len(specs), axis.shape[0], len(seed_list)
     runs = Wn * Rn * Sn
@@ -787,7 +836,7 @@ def train(
         [sp._core_args() for sp in specs], np.asarray(net_index, dtype=np.int64), init_list,
         np.asarray(lrs, dtype=np.float64), np.asarray(run_seeds, dtype=np.int64), x, y, orders,
         np.asarray(order_index, dtype=np.int64), steps, every, 0 if bs is None else bs, max_iter, tol, div,
-        nthreads, progress,
+        nthreads, progress, b, nesterov,
     )
     shape = (Wn, Rn, Sn)
     params = tuple(
@@ -798,5 +847,6 @@ def train(
         sharpness_steps=np.arange(0, steps + 1, every), lr=lr_grid, lr_axis=axis,
         lr_is_normalized=c is not None, seed=np.asarray(seed_list, dtype=np.int64), width=width_axis,
         diverged=dvg.reshape(shape).astype(bool), diverged_at=at.reshape(shape), spec=spec,
-        batch_size=bs, params=params, interrupted_at=stopped_at.reshape(shape),
+        batch_size=bs, params=params, interrupted_at=stopped_at.reshape(shape), momentum=b, nesterov=nesterov,
+        threshold=heavy_ball_threshold(lr_grid, b, nesterov=nesterov),
     )

@@ -56,7 +56,10 @@ def _stop_if_interrupted(runs, path: Path) -> None:
 @click.option("--sweep-steps", type=click.IntRange(1), default=300, show_default=True,
               help="GD steps of each phase-diagram run.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="OpenMP threads (default: all).")
-def mlp(out: Path, examples: int, steps: int, sweep_steps: int, threads: int | None) -> None:
+@click.option("--momentum", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Heavy-ball momentum b of every training (torch.optim.SGD's convention); the edge of "
+                   "stability moves from 2/lr to (2 + 2b)/lr.")
+def mlp(out: Path, examples: int, steps: int, sweep_steps: int, threads: int | None, momentum: float) -> None:
     """Progressive sharpening, edge of stability and a regime phase diagram of real MLPs."""
     import matplotlib
 
@@ -72,7 +75,7 @@ def mlp(out: Path, examples: int, steps: int, sweep_steps: int, threads: int | N
     lam0 = _mlp.MLP.from_spec(spec).sharpness(X, Y)
     lrs = [0.2 / lam0, 1.0 / lam0, 2.0 / lam0 * 1.5]
     runs = _train_with_bar(_mlp.train, "training", len(lrs) * steps, spec=spec, X=X, Y=Y, lr=lrs, steps=steps,
-                           sharpness_every=10, threads=threads)
+                           sharpness_every=10, threads=threads, momentum=momentum)
     _stop_if_interrupted(runs, out / "mlp_digits_training.npz")
     criteria = regimes.RegimeCriteria(window_fraction=0.5)
     runs.save(out / "mlp_digits_training.npz")
@@ -81,13 +84,15 @@ def mlp(out: Path, examples: int, steps: int, sweep_steps: int, threads: int | N
     cs, widths = np.round(2.0 ** np.linspace(-1.0, 3.0, 17), 3), [8, 16, 32]
     sweep = _train_with_bar(_mlp.train, "phase diagram", len(cs) * len(widths) * sweep_steps, spec=sweep_spec,
                             X=X[:128], Y=Y[:128], c=cs, steps=sweep_steps, sharpness_every=5, widths=widths,
-                            seeds=[0], threads=threads)
+                            seeds=[0], threads=threads, momentum=momentum)
     _stop_if_interrupted(sweep, out / "mlp_digits_phase.npz")
     sweep.save(out / "mlp_digits_phase.npz")
     plot_phase_diagram(sweep).savefig(out / "mlp_digits_phase.png", dpi=130)
     summary = {
         "training": {
-            "lambda0": lam0, "lr": runs.lr[0, :, 0].tolist(),
+            "lambda0": lam0, "lr": runs.lr[0, :, 0].tolist(), "momentum": momentum,
+            "threshold": runs.threshold[0, :, 0].tolist(),
+            "final_sharpness_over_threshold": runs.edge_ratio[0, :, 0, -1].tolist(),
             "regime_window_half": runs.regime(criteria)[0, :, 0].tolist(),
             "final_sharpness_times_lr_over_2": (runs.lr[0, :, 0] * runs.sharpness[0, :, 0, -1] / 2).tolist(),
         },

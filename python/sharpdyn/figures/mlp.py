@@ -15,11 +15,19 @@ from ..mlp import TrainingRuns
 from .scan import REGIME_COLORS
 
 
+def _edge_name(runs: TrainingRuns) -> str:
+    b = runs.momentum
+    if b == 0:
+        return "2/η"
+    return f"2(1+b)/((1+2b)η), b = {b:g}" if runs.nesterov else f"(2+2b)/η, b = {b:g}"
+
+
 def plot_training(runs: TrainingRuns, *, width_index: int = 0, seed_index: int = 0,
                   criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA) -> Figure:
     """Two panels against the step for every learning rate of one (width, seed): the loss
-    (log scale) and the sharpness with its edge ``2/lr`` (dashed, same colour; log scale, so
-    that every edge is in view)."""
+    (log scale) and the sharpness with its edge (dashed, same colour; log scale, so that every
+    edge is in view): the optimizer's threshold ``runs.threshold``, ``2/lr`` for GD/SGD and
+    ``(2 + 2b)/lr`` with heavy-ball momentum ``b``."""
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_loss, ax_s = fig.subplots(1, 2)
     names = runs.regime(criteria)
@@ -29,10 +37,10 @@ def plot_training(runs: TrainingRuns, *, width_index: int = 0, seed_index: int =
         label = f"η = {lr:.3g} (c = {runs.c[width_index, r, seed_index]:.2f}): {names[width_index, r, seed_index]}"
         ax_loss.semilogy(runs.steps, runs.loss[width_index, r, seed_index], color=col, lw=1.0, label=label)
         ax_s.plot(runs.sharpness_steps, runs.sharpness[width_index, r, seed_index], color=col, lw=1.2)
-        ax_s.axhline(2.0 / lr, color=col, ls="--", lw=0.9)
+        ax_s.axhline(float(runs.threshold[width_index, r, seed_index]), color=col, ls="--", lw=0.9)
     # log scale, so that every edge 2/η (often far above the sharpness of small-η runs) is in view
     shown = runs.sharpness[width_index, :, seed_index]
-    shown = np.concatenate([shown[np.isfinite(shown) & (shown > 0)], 2.0 / runs.lr[width_index, :, seed_index]])
+    shown = np.concatenate([shown[np.isfinite(shown) & (shown > 0)], runs.threshold[width_index, :, seed_index]])
     ax_s.set_yscale("log")
     ax_s.set_ylim(float(shown.min()) / 1.25, float(shown.max()) * 1.25)
     ax_s.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
@@ -42,7 +50,7 @@ def plot_training(runs: TrainingRuns, *, width_index: int = 0, seed_index: int =
     ax_loss.set(xlabel="step", ylabel="training loss", title=f"{spec.activation} MLP {list(spec.widths)}, {spec.param}")
     ax_loss.legend(fontsize=8)
     ax_s.set(xlabel="step", ylabel="sharpness λ (top Hessian eigenvalue, log scale)",
-             title="sharpness; dashed: 2/η of the same colour")
+             title=f"sharpness; dashed: {_edge_name(runs)} of the same colour")
     return fig
 
 
