@@ -146,8 +146,9 @@ def bifurcation_figure(b, *, title: str, reference=None, onset: float | None = N
     lam = np.asarray(b.lyapunov)
     ok = np.isfinite(lam)
     axl.plot(c[ok], lam[ok], "-o", ms=3, color="k")
-    axl.axhline(0.0, color="tab:red", lw=0.8)
+    axl.axhline(0.0, color="tab:red", lw=0.8, label="0 (chaos above)")
     axl.set(xlabel="c = η λ₀", ylabel="FTLE (per step)")
+    axl.legend(fontsize=7, loc="upper left")
     live = np.nonzero(~np.asarray(b.diverged))[0]
     picks = live[np.linspace(0, live.size - 1, min(3, live.size)).astype(int)] if live.size else []
     for i in picks:
@@ -166,8 +167,9 @@ def bifurcation_figure(b, *, title: str, reference=None, onset: float | None = N
         yy = np.asarray(states).ravel()
         ok = np.isfinite(yy)
         axr.scatter(xx[ok], yy[ok], s=0.5, color="tab:blue")
-        axr.axhline(2.0, color="k", ls=":", lw=1)
+        axr.axhline(2.0, color="k", ls=":", lw=1, label="η·sharpness = 2")
         axr.set(xlabel="Y / Y₁ (compare c / c₁ on the left)", ylabel="late-time η · sharpness", title=label)
+        axr.legend(fontsize=7, loc="upper left")
     return fig
 
 
@@ -202,7 +204,7 @@ def correspondence_figure(b, fit, rows: np.ndarray, *, title: str) -> Figure:
     axr.scatter(xx[ok], yy[ok], s=0.3, color="0.4")
     fy = np.asarray(fit.Y)
     axr.axvspan(float(np.nanmin(fy)), float(np.nanmax(fy)), color="tab:red", alpha=0.15, label="fitted Y range")
-    axr.axhline(2.0, color="k", ls=":", lw=1)
+    axr.axhline(2.0, color="k", ls=":", lw=1, label="η·sharpness = 2")
     axr.set(xlabel="Y (UV model; r = 1 + Y)", ylabel="late-time η · sharpness", title="UV model orbit diagram")
     axr.legend(fontsize=7)
     return fig
