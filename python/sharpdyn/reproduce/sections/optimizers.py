@@ -92,15 +92,15 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
     for i, b in enumerate(m["beta"]):
         sec.claims.append(Claim(KEY, f"heavy_ball_edge_b{b:g}", "Heavy ball is stable on a quadratic up to ηλ = 2 + 2β.",
                                 f"largest stable ηλ on the grid (step {step:.2g}), β = {b:g}",
-                                float(m["heavy_ball_edge"][i]), 2.0 + 2.0 * b, step, "abs",
+                                float(m["heavy_ball_edge"][i]), 2.0 + 2.0 * b, 1.5 * step, "abs",
                                 settings={"beta": float(b), "steps": 4000}))
         sec.claims.append(Claim(KEY, f"nesterov_edge_b{b:g}", "Nesterov is stable up to ηλ = 2(1 + β)/(1 + 2β).",
                                 f"largest stable ηλ on the grid (step {step:.2g}), β = {b:g}",
-                                float(m["nesterov_edge"][i]), 2.0 * (1 + b) / (1 + 2 * b), step, "abs",
+                                float(m["nesterov_edge"][i]), 2.0 * (1 + b) / (1 + 2 * b), 1.5 * step, "abs",
                                 settings={"beta": float(b), "steps": 4000}))
         sec.claims.append(Claim(KEY, f"cubic_doubling_b{b:g}", "With momentum the cubic map first doubles at r = 2 + β.",
                                 f"smallest r with period 2 (grid step {float(m['r_step']):.2g}), β = {b:g}",
-                                float(m["cubic_first_doubling"][i]), 2.0 + b, float(m["r_step"]), "abs",
+                                float(m["cubic_first_doubling"][i]), 2.0 + b, 1.5 * float(m["r_step"]), "abs",
                                 settings={"beta": float(b), "n_transient": 20000}))
     er = np.asarray(a["edge_ratio"])
     late = er[er.size // 2:]
