@@ -14,7 +14,9 @@ from pathlib import Path
 MARK = {True: "✔", False: "✘ (reported)", None: "—"}
 
 
-def rows(paths: list[str]) -> list[str]:
+def rows(paths: list[str], *, checked_only: bool = True) -> list[str]:
+    """Table rows; ``checked_only`` leaves out the measurements the paper makes no claim about
+    (they stay in index.html and claims.json)."""
     seen: set[str] = set()
     out = ["| section | claim | measured quantity | measured | target | pass | mode |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -23,7 +25,7 @@ def rows(paths: list[str]) -> list[str]:
         mode = doc["config"]["mode"]
         sections = [s for s in doc["sections"] if s not in seen]
         for c in doc["claims"]:
-            if c["section"] not in sections:
+            if c["section"] not in sections or (checked_only and c["passed"] is None):
                 continue
             m = c["measured"]
             measured = f"{float(m):.6g}" if not isinstance(m, str) else m
@@ -49,4 +51,5 @@ def _target(c: dict) -> str:
 
 
 if __name__ == "__main__":
-    print("\n".join(rows(sys.argv[1:])))
+    args = [a for a in sys.argv[1:] if a != "--all"]
+    print("\n".join(rows(args, checked_only="--all" not in sys.argv[1:])))
