@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from sharpdyn.reproduce.claims import Claim
+
 MARK = {True: "✔", False: "✘ (reported)", None: "—"}
 
 
@@ -29,25 +31,11 @@ def rows(paths: list[str], *, checked_only: bool = True) -> list[str]:
                 continue
             m = c["measured"]
             measured = f"{float(m):.6g}" if not isinstance(m, str) else m
-            out.append(f"| {c['section']} | {c['statement']} | {c['quantity']} | {measured} | {_target(c)} | "
+            out.append(f"| {c['section']} | {c['statement']} | {c['quantity']} | {measured} | "
+                       f"{Claim.from_dict(c).describe_target()} | "
                        f"{MARK[c['passed']]} | {mode} |")
         seen.update(sections)
     return out
-
-
-def _target(c: dict) -> str:
-    t, tol, kind = c["target"], c["tolerance"], c["comparison"]
-    if kind == "report":
-        return "(no claim)"
-    if kind == "abs":
-        return f"{t:.6g} ± {tol:.2g}"
-    if kind == "rel":
-        return f"{t:.6g} ± {100 * tol:.3g}%"
-    if kind == "at_most":
-        return f"≤ {t + tol:.6g}"
-    if kind == "at_least":
-        return f"≥ {t - tol:.6g}"
-    return f"in [{t[0] - tol:.6g}, {t[1] + tol:.6g}]"
 
 
 if __name__ == "__main__":
