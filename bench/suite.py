@@ -273,6 +273,9 @@ def _fmt(v: Optional[float]) -> str:
 
 
 def cell(fig: dict) -> str:
+    if fig.get("reached") is False:
+        seeds = fig.get("reached_seeds", 0)
+        return "not reached" + (f" ({seeds} start(s) did)" if seeds else "")
     if fig["repeats"] == 1:
         return f"{_fmt(fig['median'])}"
     return f"{_fmt(fig['median'])} ({_fmt(fig['min'])}–{_fmt(fig['max'])})"
