@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results",
                     help="output folder (default bench/results)")
     ap.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 2 quick, 5 full)")
-    ap.add_argument("--seeds", type=int, default=None, help="seeds for the eigenvalue spreads (default 1 quick, 3 full)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="random starts for the eigenvalue spreads (default 1 quick, 3 full)")
+    ap.add_argument("--nets", nargs="+", choices=("mlp", "cnn", "resnet"), default=None,
+                    help="networks of the hvp / eig / tracking areas (default all)")
     ap.add_argument("--mnist", type=Path, default=None,
                     help="folder with the MNIST IDX files (default: the scikit-learn digits, 8x8)")
     args = ap.parse_args(argv)
@@ -38,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.mnist is not None and not args.mnist.is_dir():
         ap.error(f"--mnist: {args.mnist} is not a folder")
     ctx = suite.Context(quick=args.quick, repeats=args.repeats or (2 if args.quick else 5),
-                        mnist=args.mnist, seeds=args.seeds or (1 if args.quick else 3))
+                        mnist=args.mnist, seeds=args.seeds or (1 if args.quick else 3),
+                        nets=tuple(args.nets or ("mlp", "cnn", "resnet")))
     names = args.only or list(suite.AREAS)
     doc = suite.run_areas(names, ctx, log=lambda s: print(s, file=sys.stderr, flush=True))
     js, md = suite.write(doc, args.out)

@@ -1,6 +1,7 @@
 """Render the README's performance table from a suite run's results.json.
 
     python bench/readme_table.py bench/results/results.json --out bench/README_table.md
+    python bench/readme_table.py RUN1/results.json RUN2/results.json ...   # several runs, one table each
 
 The table lists every headline ratio the areas recorded (sharpdyn against the named baseline,
 measured in the same process), with the issue's targets where there are any, under one line
@@ -23,6 +24,11 @@ def _ratio(h: dict) -> str:
     text = f"{r:.2f}" if r < 10 else f"{r:.0f}"
     unit = h["unit"]
     return text + ("×" if unit.startswith("x") else unit) + (" (lower is better)" if "lower" in unit else "")
+
+
+def render_many(docs: list[dict]) -> str:
+    """One table per run, in the given order."""
+    return "\n".join(render(d) for d in docs)
 
 
 def render(doc: dict) -> str:
@@ -54,14 +60,16 @@ def render(doc: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", type=Path, help="results.json of a python -m bench run")
+    ap.add_argument("results", type=Path, nargs="+", help="results.json of one or more python -m bench runs")
     ap.add_argument("--out", type=Path, default=None, help="write here (default: stdout)")
     args = ap.parse_args(argv)
-    try:
-        doc = json.loads(args.results.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        ap.error(f"cannot read {args.results}: {exc}")
-    table = render(doc)
+    docs = []
+    for path in args.results:
+        try:
+            docs.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            ap.error(f"cannot read {path}: {exc}")
+    table = render_many(docs)
     if args.out is None:
         sys.stdout.write(table)
     else:

@@ -50,6 +50,7 @@ class Context:
     repeats: int = 5
     mnist: Optional[Path] = None
     seeds: int = 3
+    nets: tuple[str, ...] = ("mlp", "cnn", "resnet")  # networks of the hvp / eig / tracking areas
 
 
 def summary(values: Sequence[float], unit: str) -> dict:
@@ -331,9 +332,8 @@ def area_markdown(a: dict) -> list[str]:
         lines.append("")
     if a["checks"]:
         passed = sum(c["passed"] for c in a["checks"])
-        lines += [f"Agreement: {passed}/{len(a['checks'])} checks passed "
-                  f"(worst error/tolerance {max(c['error'] / c['tolerance'] if c['tolerance'] else c['error'] for c in a['checks']):.2g}).",
-                  ""]
+        worst = max(c["error"] / c["tolerance"] if c["tolerance"] else c["error"] for c in a["checks"])
+        lines += [f"Agreement: {passed}/{len(a['checks'])} checks passed (worst error/tolerance {worst:.2g}).", ""]
     lines.append(f"_{a['seconds']:.0f} s, load average at end {', '.join(f'{x:.1f}' for x in a['load_average_end'])}_")
     lines.append("")
     return lines
