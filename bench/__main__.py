@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nets", nargs="+", choices=("mlp", "cnn", "resnet"), default=None,
                     help="networks of the hvp / eig / tracking areas (default all)")
     ap.add_argument("--mnist", type=Path, default=None,
-                    help="folder with the MNIST IDX files (default: the scikit-learn digits, 8x8)")
+                    help="folder with the MNIST IDX files (default: the subset shipped in tests/data/mnist for "
+                         "full runs when present, else, and with --quick, the scikit-learn digits, 8x8)")
     args = ap.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         ap.error("--repeats must be >= 1")
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--seeds must be >= 1")
     if args.mnist is not None and not args.mnist.is_dir():
         ap.error(f"--mnist: {args.mnist} is not a folder")
+    shipped = Path(__file__).resolve().parents[1] / "tests" / "data" / "mnist"
+    if args.mnist is None and not args.quick and shipped.is_dir():
+        args.mnist = shipped
     ctx = suite.Context(quick=args.quick, repeats=args.repeats or (2 if args.quick else 5),
                         mnist=args.mnist, seeds=args.seeds or (1 if args.quick else 3),
                         nets=tuple(args.nets or ("mlp", "cnn", "resnet")))
