@@ -10,7 +10,8 @@ top-3 eigenvalues (largest relative error of the three): the HVPs, wall time and
 users call them:
 
 - ``sharpdyn``: ``lanczos(HessianOperator(model, "mse", (X, Y)), k=k, eig_tol=accuracy)``
-  (the requested accuracy is the argument: no oracle);
+  (the requested accuracy is the argument; ``eig_tol`` stops on an error *estimate*, so where that
+  run misses the accuracy, eig_tol/10 and then /100 are tried and counted, and a note says so);
 - ``PyHessian``: ``hessian(model, criterion, data=(X, Y)).eigenvalues(top_n=k, tol, maxIter)``
   with its defaults (tol 1e-3, maxIter 100) and tightened tol 1e-4 ... 1e-8 (maxIter 1000);
 - ``eigenthings Lanczos`` / ``eigenthings power``: ``hessian_eigenthings.lanczos`` (runs exactly
@@ -203,11 +204,17 @@ def one_case(name: str, state: str, ctx: Context, rep: Report) -> dict:
         best: dict[str, dict[float, list]] = {m: {t: [] for t in TARGETS} for m in ["sharpdyn", *grids]}
         runs: dict[str, list] = {}
         for seed in range(ctx.seeds):
-            for target in TARGETS:  # sharpdyn: the accuracy is the argument
-                r = timed(lambda: sharpdyn_run(model, X, Y, k, target, seed), refk)
-                r.update(setting=f"eig_tol {target:g}", seed=seed)
-                runs.setdefault("sharpdyn", []).append(r)
-                rep.check(f"{short}: sharpdyn top-{k} with eig_tol={target:g} (seed {seed}) vs float64 reference",
+            for target in TARGETS:  # sharpdyn: the accuracy is the argument (eig_tol: an error estimate,
+                # so where that run misses the accuracy the next tighter setting is tried, as for the peers)
+                for tighten in (1, 10, 100):
+                    r = timed(lambda: sharpdyn_run(model, X, Y, k, target / tighten, seed), refk)
+                    r.update(setting=f"eig_tol {target / tighten:g}", seed=seed)
+                    runs.setdefault("sharpdyn", []).append(r)
+                    if r["error"] <= target:
+                        break
+                    rep.notes.append(f"{row}: sharpdyn top-{k} with eig_tol={target / tighten:g} (seed {seed}) "
+                                     f"reached {r['error']:.2g}, not {target:g}: tightened")
+                rep.check(f"{short}: sharpdyn top-{k} to {target:g} (seed {seed}; {r['setting']}) vs float64 reference",
                           r["error"], target)
                 best["sharpdyn"][target].append(r)
             for peer, grid in grids.items():
