@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                         mnist=args.mnist, seeds=args.seeds or (1 if args.quick else 3),
                         nets=tuple(args.nets or ("mlp", "cnn", "resnet")))
     names = args.only or list(suite.AREAS)
-    doc = suite.run_areas(names, ctx, log=lambda s: print(s, file=sys.stderr, flush=True))
+    doc = suite.run_areas(names, ctx, log=lambda s: print(s, file=sys.stderr, flush=True),
+                          after_each=lambda partial: suite.write(partial, args.out))  # kept if interrupted
     js, md = suite.write(doc, args.out)
     print(f"wrote {js} and {md}; {'all agreed' if doc['ok'] else 'FAILURES: see results.md'}")
     return 0 if doc["ok"] else 1

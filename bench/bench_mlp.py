@@ -240,6 +240,9 @@ def _run(quick: bool, sizes: list) -> dict:
     }
 
 
+JAX_MAX_PARAMS = 2000
+
+
 def _jax_hessian(net: mlp.MLP, X: np.ndarray, Y: np.ndarray):
     """``jax.jit(jax.hessian(loss))`` of the same MLP, or None when JAX is not installed."""
     if importlib.util.find_spec("jax") is None:
@@ -288,7 +291,10 @@ def suite(ctx: Context) -> Report:
             fns = {"sharpdyn (mlp.hessian + eigvalsh)": lambda: net.hessian(X, Y),
                    "torch.autograd.functional.hessian": lambda: torch.autograd.functional.hessian(loss, theta).numpy(),
                    "torch.func.hessian": lambda: torch.func.hessian(loss)(theta).numpy()}
-            jax_fn = _jax_hessian(net, X, Y)
+            jax_fn = _jax_hessian(net, X, Y) if net.num_params <= JAX_MAX_PARAMS else None
+            if jax_fn is None and importlib.util.find_spec("jax") is not None:
+                rep.notes.append(f"P = {net.num_params}: jax.hessian not timed (above {JAX_MAX_PARAMS} parameters "
+                                 "its jit-compiled dense Hessian takes minutes per call on a 2-core machine)")
             if jax_fn is not None:
                 fns["jax.hessian (jit)"] = jax_fn
             eig = {name: (lambda f=f: np.linalg.eigvalsh(f())[-1]) for name, f in fns.items()}

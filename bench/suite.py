@@ -231,9 +231,11 @@ def load_area(name: str):
     return importlib.import_module(AREAS[name][0])
 
 
-def run_areas(names: Sequence[str], ctx: Context, log: Callable[[str], None] = print) -> dict:
+def run_areas(names: Sequence[str], ctx: Context, log: Callable[[str], None] = print,
+              after_each: Optional[Callable[[dict], None]] = None) -> dict:
     """Run the areas ``names`` and return the results document (JSON-ready). An area that
-    raises is recorded with its error (and the document's ``ok`` is false)."""
+    raises is recorded with its error (and the document's ``ok`` is false). ``after_each``
+    receives the document so far after every area (to save partial runs)."""
     doc: dict[str, Any] = {"machine": machine(), "quick": ctx.quick, "repeats": ctx.repeats, "areas": {}}
     for name in names:
         log(f"[bench] {name}: {AREAS[name][1]} ...")
@@ -253,6 +255,9 @@ def run_areas(names: Sequence[str], ctx: Context, log: Callable[[str], None] = p
         doc["areas"][name] = entry
         log(f"[bench] {name}: {'ok' if entry['ok'] else 'FAILED ' + entry.get('error', 'no checks')} "
             f"({entry['seconds']:.1f} s)")
+        if after_each is not None:
+            doc["ok"] = all(a["ok"] for a in doc["areas"].values())
+            after_each(doc)
     doc["machine"]["load_average_end"] = list(os.getloadavg())
     doc["machine"]["finished_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     doc["ok"] = all(a["ok"] for a in doc["areas"].values())
