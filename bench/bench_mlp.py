@@ -293,8 +293,8 @@ def suite(ctx: Context) -> Report:
                    "torch.func.hessian": lambda: torch.func.hessian(loss)(theta).numpy()}
             jax_fn = _jax_hessian(net, X, Y) if net.num_params <= JAX_MAX_PARAMS else None
             if jax_fn is None and importlib.util.find_spec("jax") is not None:
-                rep.notes.append(f"P = {net.num_params}: jax.hessian not timed (above {JAX_MAX_PARAMS} parameters "
-                                 "its jit-compiled dense Hessian takes minutes per call on a 2-core machine)")
+                rep.notes.append(f"P = {net.num_params}: jax.hessian not timed (above {JAX_MAX_PARAMS} parameters; "
+                                 "with it a full run of this area took 10 minutes instead of 2 on a 2-core machine)")
             if jax_fn is not None:
                 fns["jax.hessian (jit)"] = jax_fn
             eig = {name: (lambda f=f: np.linalg.eigvalsh(f())[-1]) for name, f in fns.items()}
