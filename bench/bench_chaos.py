@@ -12,8 +12,8 @@
 - Numba ``@njit(parallel=True)``, ``prange`` over parameters (same threads as sharpdyn), the
   natural per-parameter loop; compiled before timing.
 
-    python bench/bench_chaos.py            # full size
-    python bench/bench_chaos.py --quick    # seconds; used by the test suite so it cannot rot
+    python -m bench --only chaos [--quick]     # in the suite (results.json / results.md)
+    python bench/bench_chaos.py            # this area alone, JSON on stdout
     python bench/bench_chaos.py --r-range 2.3 3    # the chaotic band only: no shortcut possible
 
 All three give identical bits (same expression, no FMA contraction); the run asserts it.
@@ -32,6 +32,7 @@ import numpy as np
 from sharpdyn import _core, chaos
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import Context, Report, interleaved  # noqa: E402
 from timing import best_cpu, best_wall  # noqa: E402
 
 
@@ -121,6 +122,41 @@ def run(quick: bool = False, r_min: float = 1.0, r_max: float = 3.0) -> dict:
         assert np.array_equal(nb, ref), "Numba and NumPy orbits differ"
         res.update({"numba_s": t_nb, "speedup_vs_numba": t_nb / t_sd})
     return res
+
+
+def suite(ctx: Context, r_min: float = 1.0, r_max: float = 3.0) -> Report:
+    """Suite area ``chaos``: orbit diagram, sharpdyn (all threads, one thread) vs NumPy (in
+    place, as an expression) vs Numba, interleaved; identical bits asserted."""
+    P, T, K = (300, 200, 50) if ctx.quick else (4000, 10_000, 1000)
+    rep = Report("chaos", "Orbit diagram of the cubic map x' = r x (1 - x^2), r in "
+                 f"[{r_min}, {r_max}], {P} values, {T} transient + {K} kept steps")
+    r = np.linspace(r_min, r_max, P)
+    fns = {"sharpdyn": lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K).states,
+           "sharpdyn, 1 thread": lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K,
+                                                            threads=1).states,
+           "NumPy in place": lambda: numpy_orbits(r, 0.3, T, K),
+           "NumPy expression": lambda: numpy_orbits_expression(r, 0.3, T, K)}
+    kernel = _numba_kernel()
+    if kernel is not None:
+        kernel(r[:8], 0.3, 2, 2)  # compile outside the timing
+        fns["Numba parallel"] = lambda: kernel(r, 0.3, T, K)
+    else:
+        rep.notes.append("Numba not installed: no Numba column")
+    times, out = interleaved(fns, ctx.repeats)
+    ref = out["NumPy in place"]
+    for name, states in out.items():
+        if name != "NumPy in place":
+            rep.check(f"{name} vs NumPy in place: mismatching values (identical bits expected)",
+                      int(np.count_nonzero(states != ref)), 0, kind="count")
+    row = f"{P} r values x {T + K} steps"
+    figs = rep.add_times("wall time", row, times)
+    rep.add_times("map steps per second", row, times, work=P * (T + K - 1), unit="steps/s")
+    best = figs["sharpdyn"]["median"]
+    rep.headline("orbit diagram vs NumPy in place", figs["NumPy in place"]["median"] / best, baseline="NumPy")
+    if "Numba parallel" in figs:
+        rep.headline("orbit diagram vs Numba parallel", figs["Numba parallel"]["median"] / best, baseline="Numba")
+    rep.extra["threads"] = int(_core.max_threads())
+    return rep
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Benchmark: exact Hessians and batched training of small MLPs (sharpdyn.mlp, C++) against
 PyTorch, measured in one run on the same machine.
 
-    python bench/bench_mlp.py            # full size (several minutes; writes nothing)
-    python bench/bench_mlp.py --quick    # seconds; used by the test suite so it cannot rot
+    python -m bench --only mlp [--quick]  # in the suite (results.json / results.md)
+    python bench/bench_mlp.py            # this area alone (several minutes; JSON on stdout)
     python bench/bench_mlp.py --markdown bench/results_mlp.md
 
 1. Hessian + top eigenvalue of a tanh MLP (MSE, 10 outputs) on 256 scikit-learn digits, at
@@ -36,6 +36,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from sharpdyn import _core, mlp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import Context, Report, interleaved  # noqa: E402
 from timing import best_wall  # noqa: E402
 
 
@@ -189,6 +190,7 @@ def sweep_bench(quick: bool) -> dict:
     rng = np.random.default_rng(0)
     flat_ids = rng.choice(total, size=subset, replace=False)
     t_torch = 0.0
+    worst_loss = worst_sharp = 0.0
     compare = min(steps, 100)
     for fid in flat_ids:
         w, r, s = np.unravel_index(fid, runs.lr.shape)
@@ -202,6 +204,9 @@ def sweep_bench(quick: bool) -> dict:
         both = np.isfinite(ours_loss[:k]) & np.isfinite(losses[:k])
         assert np.allclose(ours_loss[:k][both], losses[:k][both], rtol=1e-8), "loss differs from torch"
         assert abs(runs.sharpness[w, r, s, 0] - sharp[0]) <= 1e-6 * abs(sharp[0]), "sharpness differs from torch"
+        worst_loss = max(worst_loss, float(np.max(np.abs(ours_loss[:k][both] - losses[:k][both])
+                                                  / np.abs(losses[:k][both]), initial=0.0)))
+        worst_sharp = max(worst_sharp, abs(runs.sharpness[w, r, s, 0] - sharp[0]) / abs(sharp[0]))
     torch.set_num_threads(threads_before)
     per_run = t_torch / subset
     return {
@@ -211,6 +216,7 @@ def sweep_bench(quick: bool) -> dict:
         "torch_threads": 1, "torch_runs_timed": subset, "torch_per_run_s": per_run, "torch_extrapolated_s": per_run * total,
         "speedup": per_run * total / t_ours,
         "regime_counts": {str(k): int(v) for k, v in zip(*np.unique(runs.regime(), return_counts=True))},
+        "max_rel_error_loss": worst_loss, "max_rel_error_sharpness": worst_sharp, "compared_steps": compare,
     }
 
 
@@ -232,6 +238,98 @@ def _run(quick: bool, sizes: list) -> dict:
         "hessian": [hessian_bench(h, n, 1 if quick else 3) for h, n in sizes],
         "sweep": sweep_bench(quick),
     }
+
+
+JAX_MAX_PARAMS = 2000
+
+
+def _jax_hessian(net: mlp.MLP, X: np.ndarray, Y: np.ndarray):
+    """``jax.jit(jax.hessian(loss))`` of the same MLP, or None when JAX is not installed."""
+    if importlib.util.find_spec("jax") is None:
+        return None
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+    w = net.spec.widths
+
+    def jloss(p):
+        o = w[0] * w[1]
+        W0 = p[:o].reshape(w[1], w[0])
+        b0 = p[o:o + w[1]]
+        o += w[1]
+        W1 = p[o:o + w[1] * w[2]].reshape(w[2], w[1])
+        o += w[1] * w[2]
+        b1 = p[o:]
+        F = jnp.tanh(Xj @ W0.T + b0) @ W1.T + b1
+        return 0.5 * jnp.sum((F - Yj) ** 2) / Xj.shape[0]
+
+    hj = jax.jit(jax.hessian(jloss))
+    p = jnp.asarray(net.params)
+    hj(p).block_until_ready()  # compile outside the timing
+    return lambda: np.asarray(hj(p))
+
+
+def suite(ctx: Context) -> Report:
+    """Suite area ``mlp``: dense Hessian + top eigenvalue (sharpdyn.mlp vs torch.autograd.functional,
+    torch.func and JAX, interleaved), then the batched training sweep vs sequential torch."""
+    rep = Report("mlp", "Exact Hessians of small tanh MLPs (64-h-10, MSE, digits) and batched training sweeps")
+    sizes = [(2, 16)] if ctx.quick else [(13, 256), (53, 256)]
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rep.notes.append("torch runs on one intra-op thread (fastest for these sizes); sharpdyn uses every OpenMP thread")
+    try:
+        small = torch.zeros(3, dtype=torch.float64)  # torch.func loads its decompositions on first use
+        torch.func.hessian(lambda v: (v**3).sum())(small)
+        for hidden, n in sizes:
+            X, Y = digits(n)
+            net = mlp.MLP([64, hidden, 10], activation="tanh", seed=0)
+            theta = torch.tensor(net.params)
+            loss = _torch_loss(net, X, Y)
+            fns = {"sharpdyn (mlp.hessian + eigvalsh)": lambda: net.hessian(X, Y),
+                   "torch.autograd.functional.hessian": lambda: torch.autograd.functional.hessian(loss, theta).numpy(),
+                   "torch.func.hessian": lambda: torch.func.hessian(loss)(theta).numpy()}
+            jax_fn = _jax_hessian(net, X, Y) if net.num_params <= JAX_MAX_PARAMS else None
+            if jax_fn is None and importlib.util.find_spec("jax") is not None:
+                rep.notes.append(f"P = {net.num_params}: jax.hessian not timed (above {JAX_MAX_PARAMS} parameters; "
+                                 "with it a full run of this area took 10 minutes instead of 2 on a 2-core machine)")
+            if jax_fn is not None:
+                fns["jax.hessian (jit)"] = jax_fn
+            eig = {name: (lambda f=f: np.linalg.eigvalsh(f())[-1]) for name, f in fns.items()}
+            times, out = interleaved(eig, ctx.repeats)
+            H = net.hessian(X, Y)
+            top = out["sharpdyn (mlp.hessian + eigvalsh)"]
+            for name, fn in fns.items():
+                if name.startswith("sharpdyn"):
+                    continue
+                other = fn()
+                rep.check(f"P={net.num_params}: Hessian, sharpdyn vs {name} (max abs / max |H|)",
+                          np.abs(H - other).max() / np.abs(H).max(), 1e-10)
+                rep.check(f"P={net.num_params}: top eigenvalue, sharpdyn vs {name}", abs(top - out[name]) / abs(top),
+                          1e-8)
+            figs = rep.add_times("dense Hessian + top eigenvalue: wall time", f"P = {net.num_params}, {n} digits", times)
+            ours = figs["sharpdyn (mlp.hessian + eigvalsh)"]["median"]
+            for name in fns:
+                if not name.startswith("sharpdyn"):
+                    rep.headline(f"dense Hessian + top eigenvalue (P = {net.num_params}) vs {name}",
+                                 figs[name]["median"] / ours, baseline=name)
+        if importlib.util.find_spec("jax") is None:
+            rep.notes.append("JAX not installed: no jax.hessian column")
+        sw = sweep_bench(ctx.quick)
+    finally:
+        torch.set_num_threads(threads_before)
+    rep.check("sweep: loss of the first steps, sharpdyn vs torch (sampled runs)", sw["max_rel_error_loss"], 1e-8)
+    rep.check("sweep: first sharpness, sharpdyn vs torch eigsh (sampled runs)", sw["max_rel_error_sharpness"], 1e-6)
+    row = f"{sw['runs']} runs x {sw['steps']} steps, sharpness every {sw['sharpness_every']}"
+    rep.add("training sweep: wall time (one run; torch extrapolated from the timed runs)", row,
+            "sharpdyn.mlp.train (all runs at once)", sw["sharpdyn_s"], "s")
+    rep.add("training sweep: wall time (one run; torch extrapolated from the timed runs)", row,
+            f"torch + eigsh, sequential ({sw['torch_runs_timed']} runs timed)", sw["torch_extrapolated_s"], "s")
+    rep.headline("training sweep vs sequential torch + SciPy eigsh", sw["speedup"], baseline="torch")
+    rep.extra["sweep"] = sw
+    return rep
 
 
 def markdown(res: dict) -> str:

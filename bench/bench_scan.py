@@ -7,8 +7,8 @@ map, the divergence test against the foundation's bound, the running max of the 
 and the min/max of the exact sharpness sampled every ``every`` steps. The kernel also
 computes the late-window regime statistics and the convergence step on top.
 
-    python bench/bench_scan.py            # full run, writes bench/results_scan.md
-    python bench/bench_scan.py --quick    # seconds; used by the tests so it cannot rot
+    python -m bench --only scan [--quick]    # in the suite (results.json / results.md)
+    python bench/bench_scan.py            # this area alone (older, longer tables), writes bench/results_scan.md
 
 Each measurement checks that the implementations agree (final state and statistics).
 """
@@ -27,6 +27,7 @@ import numpy as np
 from sharpdyn import scan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import Context, Report, interleaved  # noqa: E402
 from timing import best_cpu, best_wall  # noqa: E402
 
 KAPPA_WIDTH = 4096.0  # SP width of the benchmark grid (kappa = 1/width)
@@ -289,6 +290,90 @@ def run(quick: bool = False) -> dict:
         "cpus": os.cpu_count(), "isa_default": scan.default_isa(), "load_average": os.getloadavg(),
     }
     return result
+
+
+def agreement(res, other) -> tuple[int, float]:
+    """(points whose divergence step differs, max relative difference of the final state and
+    statistics over the points that did not diverge) between a kernel result and a tuple
+    (f, l, diverged_at, max_loss, smin, smax)."""
+    f, l, at, max_loss, smin, smax = other
+    mismatch = int(np.count_nonzero(res.diverged_at != at))
+    ok = (at < 0) & (res.diverged_at < 0)
+    worst = 0.0
+    for mine, theirs in ((res.f, f), (res.ntk, l), (res.max_loss, max_loss), (res.min_sharpness, smin),
+                         (res.max_sharpness, smax)):
+        a, b = mine[ok], theirs[ok]
+        worst = max(worst, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12), initial=0.0)))
+    return mismatch, worst
+
+
+def suite(ctx: Context) -> Report:
+    """Suite area ``scan``: scan.uv (all threads and one) vs in-place NumPy and Numba, with the
+    sharpness every step (k = 1, the default) and every 16 steps; then every ISA the machine has."""
+    n, steps, short = (4096, 300, 100) if ctx.quick else (1 << 18, 2000, 200)
+    rep = Report("scan", "Phase-scan kernel scan.uv (map, divergence test, max loss, min/max exact sharpness) "
+                 "vs in-place NumPy and Numba")
+    rep.notes.append(f"{n:,} points; sharpdyn and Numba run {steps} steps, NumPy {short} (its cost per point-step "
+                     "does not depend on the run length); rates in point-steps per second, wall clock; NumPy is "
+                     "single-threaded, the kernel and Numba use every core.")
+    pts = bench_points(n)
+    try:
+        numba_scan = numba_scan_factory()
+        numba_scan(*(a[:64] for a in pts), 2, 1)  # compile outside the timing
+    except ImportError:
+        numba_scan = None
+        rep.notes.append("Numba not installed: no Numba column")
+
+    def kernel(steps_, every, **kw):
+        return lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, y=1.0, steps=steps_, sharpness_every=every,
+                               **kw)
+
+    numpy_rate = {}
+    for every in (1, 16):
+        fns = {"sharpdyn": kernel(steps, every), "sharpdyn, 1 thread": kernel(steps, every, threads=1),
+               "NumPy in place": lambda: numpy_scan(*pts, short, every)}
+        work = {"sharpdyn": n * steps, "sharpdyn, 1 thread": n * steps, "NumPy in place": n * short}
+        if numba_scan is not None:
+            fns["Numba parallel"] = lambda: numba_scan(*pts, steps, every)
+            work["Numba parallel"] = n * steps
+        times, out = interleaved(fns, ctx.repeats)
+        row = f"sharpness every {every} step{'s' if every > 1 else ''}"
+        figs = {name: rep.add("point-steps per second", row, name, [work[name] / t for t in ts], "point-steps/s")
+                for name, ts in times.items()}
+        mism, err = agreement(kernel(short, every)(), out["NumPy in place"])
+        rep.check(f"k={every}: divergence steps, sharpdyn vs NumPy (points differing)", mism, 0, kind="count")
+        rep.check(f"k={every}: final f, NTK, max loss, min/max sharpness, sharpdyn vs NumPy", err, 1e-12)
+        if numba_scan is not None:
+            mism, err = agreement(out["sharpdyn"], out["Numba parallel"])
+            rep.check(f"k={every}: divergence steps, sharpdyn vs Numba (points differing)", mism, 0, kind="count")
+            rep.check(f"k={every}: final state and statistics, sharpdyn vs Numba", err, 1e-12)
+        numpy_rate[every] = figs["NumPy in place"]["median"]
+        vs_np = figs["sharpdyn"]["median"] / numpy_rate[every]
+        rep.headline(f"scan.uv ({scan.default_isa()}) vs in-place NumPy, {row}", vs_np, baseline="NumPy")
+        if numba_scan is not None:
+            rep.headline(f"scan.uv vs Numba parallel, {row}", figs["sharpdyn"]["median"] / figs["Numba parallel"]["median"],
+                         baseline="Numba")
+    n_isa = n // 4 if not ctx.quick else n
+    pts = bench_points(n_isa)
+    for every in (1, 16):
+        fns = {isa: (lambda isa=isa: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, y=1.0, steps=steps,
+                                             sharpness_every=every, isa=isa)) for isa in scan.available_isas()}
+        times, out = interleaved(fns, ctx.repeats)
+        row = f"sharpness every {every} step{'s' if every > 1 else ''} ({n_isa:,} points)"
+        isa_figs = rep.add_times("point-steps per second, each ISA forced (all threads)", row, times,
+                                 work=n_isa * steps, unit="point-steps/s")
+        if every == 1 and "avx2" in isa_figs:
+            vs_np = isa_figs["avx2"]["median"] / numpy_rate[1]
+            rep.headline("scan.uv with AVX2 forced vs in-place NumPy, sharpness every step", vs_np,
+                         baseline="NumPy", target=">= 30x (issue #13 §4, on a 2-core AVX2 machine)", met=vs_np >= 30)
+        base = out["baseline"]
+        for isa, res in out.items():
+            diff = sum(int(np.count_nonzero(getattr(res, a) != getattr(base, a)) + 0) for a in
+                       ("f", "ntk", "max_loss", "min_sharpness", "max_sharpness"))
+            rep.check(f"k={every}: ISA {isa} vs baseline (values differing; identical bits expected)", diff, 0,
+                      kind="count")
+    rep.extra["isa_default"] = scan.default_isa()
+    return rep
 
 
 def write_markdown(r: dict, path: Path) -> None:

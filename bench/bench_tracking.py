@@ -5,9 +5,8 @@ measured every k steps and the previous top eigenvector is an excellent start fo
 measurement; this bench measures that workload (what ``sharpdyn.torch.train(...,
 sharpness_every=k, eig_tol=1e-4)`` and ``SharpnessTracker`` do):
 
-    python bench/bench_tracking.py                     # Myrtle-5 CNN (width 8) and MLP 784-512-512-10
-    python bench/bench_tracking.py --markdown bench/results_tracking.md
-    python bench/bench_tracking.py --quick             # seconds; run by the test suite
+    python -m bench --only tracking [--quick] [--mnist DIR]   # in the suite
+    python bench/bench_tracking.py --markdown bench/results_tracking.md   # this area alone
 
 Full-batch GD (MSE, one-hot targets, 1,000 MNIST examples, float32, CPU, one thread) at
 lr = 1.9/λ₀, the sharpness measured every ``every`` steps. At each measurement, on the same
@@ -43,6 +42,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_torch import _case  # noqa: E402
+from suite import Context, Report  # noqa: E402
 
 from sharpdyn.torch import HessianOperator, lanczos  # noqa: E402
 from sharpdyn.torch.losses import mse  # noqa: E402
@@ -83,12 +83,13 @@ def power(op, v, *, ref=None, tol=None, max_iter=1000):
     return rq, max_iter, v
 
 
-def track(name: str, *, quick: bool = False, steps: int = 200, every: int = 20, width: int = 8, seed: int = 0) -> dict:
+def track(name: str, *, quick: bool = False, steps: int = 200, every: int = 20, width: int = 8, seed: int = 0,
+          mnist: Path | None = None) -> dict:
     """Train ``name`` ("mlp" or "cnn") with full-batch GD and compare the methods at every
     measurement. Returns per-measurement rows and totals."""
     if quick:
         steps, every = 6, 3
-    model, X, Y, label = _case(name, quick, width)
+    model, X, Y, label = _case(name, quick, width, mnist)
     ref0, vec0 = reference(model, X, Y)
     lr = 1.9 / ref0
     state = {"lanczos": None, "residual": None, "power": None, "ref": vec0}
@@ -96,7 +97,7 @@ def track(name: str, *, quick: bool = False, steps: int = 200, every: int = 20, 
     for step in range(steps + 1):
         if step % every == 0:
             ref, state["ref"] = reference(model, X, Y, v0=state["ref"]) if step else (ref0, vec0)
-            op = HessianOperator(model, "mse", (X, Y), device="cpu", cache_graph=True)
+            op = HessianOperator(model, "mse", (X, Y), device="cpu")  # default: keeps the graph when it fits
             n = op.n_params
             row = {"step": step, "reference": ref}
 
@@ -149,6 +150,37 @@ def track(name: str, *, quick: bool = False, steps: int = 200, every: int = 20, 
 def run(quick: bool = False, cases: tuple[str, ...] = ("cnn", "mlp")) -> list[dict]:
     torch.set_num_threads(1)
     return [track(name, quick=quick) for name in cases]
+
+
+def suite(ctx: Context) -> Report:
+    """Suite area ``tracking``: every method at every measurement of a GD run; the methods that
+    target 1e-4 must reach it at every measurement (checked)."""
+    rep = Report("tracking", "Sharpness tracked through training to 1e-4 (float32 CPU, one torch thread)")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for name in [n for n in (("mlp",) if ctx.quick else ("mlp", "cnn")) if n in ctx.nets]:
+            r = track(name, quick=ctx.quick, mnist=ctx.mnist)
+            for row in r["rows"]:
+                for method in METHODS:
+                    if method.startswith("power"):  # stopped by the oracle at TARGET
+                        rep.check(f"{name}, step {row['step']}: {method} vs float64 reference",
+                                  row[method]["rel_error"], TARGET)
+                    elif method.startswith("sharpdyn"):  # eig_tol / residual rules stop on estimates
+                        rep.check(f"{name}, step {row['step']}: {method} vs float64 reference (stopping rule "
+                                  "is an estimate: checked to 2x)", row[method]["rel_error"], 2 * TARGET)
+            for method, tot in r["totals"].items():
+                rep.add("total HVPs over the run", r["case"], method, tot["n_hvp"], "HVPs")
+                rep.add("total wall time over the run", r["case"], method, tot["seconds"], "s")
+                rep.add("worst relative error over the run", r["case"], method, tot["max_rel_error"], "")
+            rep.headline(f"{name}: tracking, HVPs of warm power iteration (oracle stop) / warm sharpdyn Lanczos",
+                         r["hvp_ratio_vs_power_warm"], baseline="power iteration")
+            rep.headline(f"{name}: tracking, HVPs of PyHessian's cold loop / warm sharpdyn Lanczos",
+                         r["hvp_ratio_vs_pyhessian"], baseline="PyHessian loop")
+            rep.extra[name] = {k: v for k, v in r.items() if k != "rows"}
+    finally:
+        torch.set_num_threads(threads)
+    return rep
 
 
 def markdown(results: list[dict]) -> str:

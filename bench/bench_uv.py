@@ -1,8 +1,9 @@
 """Benchmark: batched parameter-space GD of the UV model (sharpdyn.uv.train, C++/OpenMP)
 against the same computation vectorised over the batch in NumPy, measured in one run.
 
-    python bench/bench_uv.py            # full size
-    python bench/bench_uv.py --quick    # seconds; used by the test suite so it cannot rot
+    python -m bench --only uv            # full size, in the suite (results.json / results.md)
+    python -m bench --only uv --quick    # seconds; the suite's test runs it so it cannot rot
+    python bench/bench_uv.py [--quick]   # this area alone, JSON on stdout
 
 Each measurement also checks that both implementations agree (to 1e-10 relative).
 """
@@ -19,6 +20,7 @@ import numpy as np
 from sharpdyn import uv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import Context, Report, interleaved  # noqa: E402
 from timing import best_wall  # noqa: E402
 
 
@@ -59,6 +61,27 @@ def run(quick: bool = False) -> dict:
         "sharpdyn_s": t_core, "numpy_s": t_np, "speedup_vs_numpy": t_np / t_core,
         "sharpdyn_param_steps_per_s": work / t_core,
     }
+
+
+def suite(ctx: Context) -> Report:
+    """Suite area ``uv``: sharpdyn.uv.train vs the NumPy loop, interleaved repeats."""
+    B, n, d, steps = (16, 64, 2, 50) if ctx.quick else (256, 1024, 4, 500)
+    rep = Report("uv", "UV model: batched parameter-space GD (sharpdyn.uv.train) vs vectorised NumPy")
+    u, v = uv.init(n, d=d, batch=B, seed=0)
+    x = np.linspace(0.5, 1.5, d)
+    lr = np.linspace(0.01, 0.2, B)
+    g = n**-0.5
+    times, out = interleaved({"sharpdyn": lambda: uv.train(u, v, lr=lr, steps=steps, x=x, y=1.0),
+                              "NumPy": lambda: numpy_train(u, v, x, 1.0, g, lr, steps)}, ctx.repeats)
+    tr, (F, K) = out["sharpdyn"], out["NumPy"]
+    scale = np.abs(F).max() + 1.0
+    rep.check("f(t) sharpdyn vs NumPy (max abs / (max|f| + 1))", np.abs(tr.f - F).max() / scale, 1e-10)
+    rep.check("NTK(t) sharpdyn vs NumPy", np.max(np.abs(tr.ntk - K) / np.abs(K)), 1e-10)
+    row = f"B={B} runs, width {n}, d={d}, {steps} steps"
+    figs = rep.add_times("wall time", row, times)
+    rep.add_times("parameter-steps per second", row, times, work=B * n * d * steps, unit="param-steps/s")
+    rep.headline("UV GD (uv.train) vs NumPy", figs["NumPy"]["median"] / figs["sharpdyn"]["median"], baseline="NumPy")
+    return rep
 
 
 if __name__ == "__main__":

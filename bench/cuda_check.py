@@ -1,7 +1,8 @@
 """One prepared GPU check for sharpdyn.torch (run it when a CUDA machine is lent):
 
     python bench/cuda_check.py --out bench/results_cuda.md        # on a CUDA machine, ~1-2 minutes
-    python bench/cuda_check.py --device cpu --quick                # CPU smoke run (the test suite)
+    python bench/cuda_check.py --device cpu --quick                # CPU smoke run
+    python -m bench --only cuda [--quick]     # in the suite: on CUDA when present, else the CPU smoke run
 
 1. Agreement: the same Hessian-vector product of a small ResNet (CIFAR-sized synthetic batch,
    3x32x32 inputs, BatchNorm in explicit train mode) on the device and on the CPU, in float64
@@ -28,6 +29,9 @@ import torch
 
 from sharpdyn.torch import HessianOperator, lanczos, models
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import Context, Report  # noqa: E402
+
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
@@ -50,16 +54,16 @@ def run(device: str = "cuda", quick: bool = False, seed: int = 0) -> dict:
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("CUDA is not available here; run with --device cpu for a smoke run")
-    n, width, repeat = (4, 2, 1) if quick else (512, 16, 10)
+    n, width, repeat, side = (4, 2, 1, 12) if quick else (512, 16, 10, 32)
     g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, 3, 32, 32, generator=g)
+    X = torch.randn(n, 3, side, side, generator=g)
     Y = torch.nn.functional.one_hot(torch.randint(0, 10, (n,), generator=g), 10).float()
     torch.manual_seed(seed)
     bn = models.resnet(3, 10, width=width, blocks=(1, 1, 1), norm="batchnorm")
     torch.manual_seed(seed)
     ln = models.resnet(3, 10, width=width, blocks=(1, 1, 1), norm="layernorm")
     report: dict = {"device": str(dev), "name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-                    "torch": torch.__version__, "batch": n, "width": width}
+                    "torch": torch.__version__, "batch": n, "width": width, "side": side}
 
     # 1. agreement
     chunk = None if quick else 128
@@ -106,10 +110,31 @@ def run(device: str = "cuda", quick: bool = False, seed: int = 0) -> dict:
     return report
 
 
+def suite(ctx: Context) -> Report:
+    """Suite area ``cuda``: the check on the GPU when one is present (full size unless quick),
+    else the CPU smoke run (quick sizes), recorded as figures and agreement checks."""
+    cuda = torch.cuda.is_available()
+    r = run("cuda" if cuda else "cpu", quick=ctx.quick or not cuda)
+    rep = Report("cuda", f"Device check on {r['name']} (ResNet width {r['width']}, batch {r['batch']} of "
+                 f"3x{r['side']}x{r['side']} inputs)")
+    if not cuda:
+        rep.notes.append("no CUDA device: CPU smoke run of the same checks (the device timings below are CPU ones)")
+    rep.check("HVP device vs CPU, float64", r["hvp_rel_diff_float64"], 1e-10)
+    rep.check("HVP device float32 vs CPU float64", r["hvp_rel_diff_float32"], 1e-4)
+    rep.check("top eigenvalue device float32 vs CPU float64", r["top_rel_diff"], 1e-4)
+    t = r["timings_s"]
+    for k, sec in t.items():
+        base = t["gradient (LayerNorm)"] if "LayerNorm" in k else t["gradient (BatchNorm)"]
+        rep.add("time (median of repeats)", k, "seconds", sec, "s")
+        rep.add("gradient-equivalents", k, "per gradient", sec / base, "gradients")
+    rep.extra["report"] = r
+    return rep
+
+
 def markdown(r: dict) -> str:
     lines = [f"# CUDA check (bench/cuda_check.py) on {r['name']}", "",
              f"torch {r['torch']}, ResNet (width {r['width']}, 3 stages) on a synthetic batch of {r['batch']} "
-             "CIFAR-sized inputs.", "",
+             f"3x{r['side']}x{r['side']} inputs.", "",
              "| check | value |", "| --- | --- |",
              f"| HVP device vs CPU, float64 (relative) | {r['hvp_rel_diff_float64']:.1e} |",
              f"| HVP device float32 vs CPU float64 (relative) | {r['hvp_rel_diff_float32']:.1e} |",

@@ -270,3 +270,33 @@ def test_products_do_not_depend_on_thread_count():
     finally:
         torch.set_num_threads(before)
     assert torch.allclose(one, two, rtol=0, atol=1e-14 * float(one.abs().max()))
+
+
+def test_default_operator_keeps_graphs_within_the_memory_budget():
+    """Default (cache_graph=None): graphs are kept while they fit in max_graph_bytes, chunks
+    that do not fit are recomputed; products equal the dense Hessian's either way."""
+    model, X, Y, H = _dense("myrtle")
+    V = torch.randn(H.shape[0], 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    atol = 1e-10 * float(H.abs().max())
+    everything = HessianOperator(model, "mse", (X, Y), device="cpu", chunk_size=5)
+    for j in range(2):
+        assert torch.allclose(everything.matvec(V[:, j]), H @ V[:, j], rtol=0, atol=atol)
+    assert sorted(everything._graphs) == [0, 1, 2] and everything._uncached == set()
+    per_chunk = everything.graph_bytes / 3
+    # the saved activations of a chunk are at least its conv outputs (5 examples x 3 channels x 36 pixels)
+    assert per_chunk >= 5 * 3 * 36 * 8
+    budget = int(1.5 * per_chunk)  # room for one chunk's graph only
+    bounded = HessianOperator(model, "mse", (X, Y), device="cpu", chunk_size=5, max_graph_bytes=budget)
+    for j in range(2):
+        assert torch.allclose(bounded.matvec(V[:, j]), H @ V[:, j], rtol=0, atol=atol)
+    assert len(bounded._graphs) == 1 and len(bounded._uncached) == 2
+    assert 0 < bounded.graph_bytes <= budget
+    bounded.refresh()
+    assert bounded._graphs == {} and bounded.graph_bytes == 0
+    never = HessianOperator(model, "mse", (X, Y), device="cpu", chunk_size=5, max_graph_bytes=0)
+    assert torch.allclose(never.matvec(V[:, 0]), H @ V[:, 0], rtol=0, atol=atol)
+    assert never._graphs == {}
+    for bad, exc in (({"max_graph_bytes": -1}, ValueError), ({"max_graph_bytes": 1.5}, TypeError),
+                     ({"cache_graph": "yes"}, TypeError)):
+        with pytest.raises(exc, match=next(iter(bad))):
+            HessianOperator(model, "mse", (X, Y), device="cpu", **bad)

@@ -301,17 +301,19 @@ def hessian_eigenvalues(
     mode: str | None = None,
     method: str = "double_backward",
     eig_tol: float | None = None,
-    cache_graph: bool = False,
+    cache_graph: bool | None = None,
+    max_graph_bytes: int | None = None,
 ) -> EigenResult:
     """Top-``k`` eigenvalues of the full-batch loss Hessian of ``model`` on ``data``.
 
     ``data`` is a pair ``(X, Y)`` or an iterable of ``(x, y)`` batches; ``loss_fn`` is
     ``"mse"``, ``"cross_entropy"``, ... or a callable. Operator options (``chunk_size``,
-    ``dtype``, ``device``, ``mode``, ``method``) as in :class:`~sharpdyn.torch.HessianOperator`;
+    ``dtype``, ``device``, ``mode``, ``method``, ``cache_graph``, ``max_graph_bytes``) as in
+    :class:`~sharpdyn.torch.HessianOperator`;
     Lanczos options as in :func:`lanczos`. Returns an :class:`EigenResult`.
     """
     from .operators import HessianOperator
 
     op = HessianOperator(model, loss_fn, data, chunk_size=chunk_size, dtype=dtype, device=device, mode=mode,
-                         method=method, cache_graph=cache_graph)
+                         method=method, cache_graph=cache_graph, max_graph_bytes=max_graph_bytes)
     return lanczos(op, k=k, tol=tol, max_iter=max_iter, seed=seed, v0=v0, which=which, eig_tol=eig_tol)

@@ -4,9 +4,14 @@
 ``L(theta) = sum_b (n_b / N) loss(model(X_b), Y_b)`` to flat parameter vectors, one
 Hessian-vector product (HVP) at a time, by double backward (default) or forward-over-reverse
 (``torch.func.jvp`` of ``torch.func.grad``). The data are processed in chunks of at most
-``chunk_size`` examples, so memory is bounded by one chunk's graph; the result does not
-depend on the chunking (up to rounding) unless the model mixes examples (BatchNorm in train
-mode, where the chunks are the batches).
+``chunk_size`` examples; the result does not depend on the chunking (up to rounding) unless the
+model mixes examples (BatchNorm in train mode, where the chunks are the batches).
+
+By default each chunk's gradient graph (``create_graph=True``) is kept between products while
+the graphs kept so far fit in ``max_graph_bytes`` (1 GiB unless set): a product then costs one
+backward pass through the kept graph (about two gradients, as PyHessian's) instead of forward +
+backward + double backward. A chunk whose graph does not fit is recomputed at every product, so
+memory stays bounded by the budget plus one chunk's graph.
 
 :class:`GaussNewtonOperator` applies ``G = sum_b (n_b/N) J_b^T H_out J_b`` (for MSE
 ``G = J^T J / N``, whose non-zero spectrum is the empirical NTK's divided by ``N``).
@@ -33,6 +38,28 @@ from .losses import LossFn, get_loss
 Data = Union[tuple[Any, Any], Iterable]
 MODES = ("train", "eval")
 METHODS = ("double_backward", "forward_over_reverse")
+DEFAULT_MAX_GRAPH_BYTES = 1 << 30  # kept gradient graphs, all chunks together (1 GiB)
+
+
+def _graph_bytes_counter(exclude: Iterable[torch.Tensor]):
+    """``(hooks, total)``: a ``saved_tensors_hooks`` context that adds the bytes of every
+    distinct storage the autograd graph saves (except those of ``exclude``, which exist
+    anyway) to ``total[0]``."""
+    seen = {t.untyped_storage().data_ptr() for t in exclude}
+    total = [0]
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        try:
+            storage = t.untyped_storage()
+            key, size = storage.data_ptr(), storage.nbytes()
+        except (RuntimeError, NotImplementedError):  # tensors without a plain storage
+            key, size = id(t), t.numel() * t.element_size()
+        if key not in seen:
+            seen.add(key)
+            total[0] += size
+        return t
+
+    return torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), total
 
 
 def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
@@ -189,8 +216,11 @@ class _CurvatureOperator:
         return t.to(self.dtype) if t.is_floating_point() else t
 
     def refresh(self) -> None:
-        """Re-read the model's current parameters and buffers (a snapshot, as when built)."""
+        """Re-read the model's current parameters and buffers (a snapshot, as when built).
+        Drops any kept gradient graphs."""
         self._graphs: dict[int, tuple[torch.Tensor, ...]] = {}
+        self._uncached: set[int] = set()
+        self.graph_bytes = 0
         named = dict(self.model.named_parameters())
         self.params = [named[n].detach().to(self.device, self.dtype).clone().requires_grad_(True)
                        for n in self.names]
@@ -305,30 +335,71 @@ class HessianOperator(_CurvatureOperator):
         (``torch.func.jvp(grad)``; not for modules that update buffers in place, such as
         BatchNorm in train mode).
     cache_graph:
-        Keep each chunk's gradient graph (``create_graph=True``) between products, so that a
-        product costs one backward pass through it instead of forward + backward + double
-        backward (PyHessian does this for a single batch). Faster, but memory then grows with
-        the whole dataset's graph instead of one chunk's: use it when the data fit. Cleared by
-        :meth:`refresh`.
+        ``None`` (default): keep each chunk's gradient graph (``create_graph=True``) between
+        products while all kept graphs fit in ``max_graph_bytes``, so that a product costs one
+        backward pass through the kept graph (as PyHessian's) instead of forward + backward +
+        double backward; chunks that do not fit are recomputed at every product. ``True``: keep
+        every chunk's graph whatever its size; ``False``: never keep (least memory). Products
+        are the same up to rounding either way. Kept graphs are dropped by :meth:`refresh`.
+    max_graph_bytes:
+        Memory budget in bytes for the kept graphs with ``cache_graph=None`` (default
+        ``DEFAULT_MAX_GRAPH_BYTES`` = 1 GiB), measured as the bytes of the tensors the autograd
+        graph saves beyond the parameters and data. ``0`` disables keeping.
+
+    Attributes
+    ----------
+    graph_bytes:
+        Bytes of the gradient graphs kept now under the budget (``cache_graph=None``; 0 before
+        the first product, after :meth:`refresh`, and when ``cache_graph`` is ``True`` or
+        ``False``, which do not measure).
     """
 
     def __init__(self, model, loss_fn, data, *, chunk_size=None, dtype=None, device=None, mode=None,
-                 method: str = "double_backward", cache_graph: bool = False) -> None:
+                 method: str = "double_backward", cache_graph: bool | None = None,
+                 max_graph_bytes: int | None = None) -> None:
         self.method = one_of(method, "method", METHODS)
+        if cache_graph is not None and not isinstance(cache_graph, (bool, np.bool_)):
+            raise TypeError(f"cache_graph must be True, False or None, got {cache_graph!r}")
         if cache_graph and self.method != "double_backward":
             raise ValueError("cache_graph needs method='double_backward'")
-        self.cache_graph = bool(cache_graph)
+        if max_graph_bytes is None:
+            max_graph_bytes = DEFAULT_MAX_GRAPH_BYTES
+        if isinstance(max_graph_bytes, (bool, np.bool_)) or not isinstance(max_graph_bytes, (int, np.integer)):
+            raise TypeError(f"max_graph_bytes must be an integer number of bytes, got {max_graph_bytes!r}")
+        if max_graph_bytes < 0:
+            raise ValueError(f"max_graph_bytes must be >= 0, got {max_graph_bytes}")
+        self.max_graph_bytes = int(max_graph_bytes)
+        self.cache_graph = None if cache_graph is None else bool(cache_graph)
         super().__init__(model, loss_fn, data, chunk_size=chunk_size, dtype=dtype, device=device, mode=mode)
+
+    @property
+    def keeps_graphs(self) -> bool:
+        """Whether products may reuse kept gradient graphs (double backward, caching not off)."""
+        return self.method == "double_backward" and self.cache_graph is not False
 
     def _chunk_product(self, v, x, y, w, i):
         if self.method == "double_backward":
-            grads = self._graphs.get(i) if self.cache_graph else None
+            grads = self._graphs.get(i)
             if grads is None:
-                loss = self.loss_fn(self.output(self.params, x), y) * w
-                grads = torch.autograd.grad(loss, self.params, create_graph=True)
-                if self.cache_graph:
+                measure = self.cache_graph is None and i not in self._uncached
+                if measure:
+                    hooks, saved = _graph_bytes_counter([*self.params, x, y])
+                else:
+                    hooks, saved = contextlib.nullcontext(), [0]
+                with hooks:
+                    loss = self.loss_fn(self.output(self.params, x), y) * w
+                    grads = torch.autograd.grad(loss, self.params, create_graph=True)
+                keep = self.cache_graph is True
+                if measure:
+                    size = saved[0] + sum(g.numel() * g.element_size() for g in grads)
+                    keep = self.graph_bytes + size <= self.max_graph_bytes
+                    if keep:
+                        self.graph_bytes += size
+                    else:
+                        self._uncached.add(i)
+                if keep:
                     self._graphs[i] = grads
-            return torch.autograd.grad(grads, self.params, grad_outputs=v, retain_graph=self.cache_graph)
+            return torch.autograd.grad(grads, self.params, grad_outputs=v, retain_graph=i in self._graphs)
         primals = tuple(p.detach() for p in self.params)
 
         def loss_of(ps):
