@@ -175,7 +175,7 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                 depth_rows[tt.settings["depth"]] = (rr, _reduction(rr["sharpness"], rr["sharpness_steps"]))
         mid_key = next(k for k in by if k == f"FCN {act} {param} width")
         summary[act, param, "depth"] = depth_rows
-        rows.append((act, param, c, r["width"], red.ratio, depth_rows))
+        rows.append((act, param, c, r["width"], red, depth_rows))
         _ = mid_key
     # claims on tanh SP (the paper's main setting) and on all combos as reports
     t, r = by["FCN tanh sp width"]
@@ -244,6 +244,10 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
     sec.figures.append((save(_trajectory_figure(r, torch_runs), out, "early_trajectories.png"),
                         "Sharpness trajectories: a tanh FCN at c = 0.3, 1, 3 (left: η·sharpness, dotted 2) and the "
                         "CNN/ResNet at several c (right: sharpness / λ₀)."))
+    sec.figures.append((save(_reduction_figure(rows, "step"), out, "early_reduction_step.png"),
+                        "Step of the sharpness minimum (the end of the early reduction) against c, per width and "
+                        "depth, for tanh/ReLU in SP and μP; a step equal to the run's length means the sharpness "
+                        "was still falling when the run ended."))
     sec.figures.append((save(_reduction_figure(rows), out, "early_reduction.png"),
                         "Early reduction 1 − λ_min/λ₀ against c: per width (solid) and per depth (dashed), for tanh/ReLU "
                         "in SP and μP."))
@@ -290,17 +294,24 @@ def _trajectory_figure(fcn: dict, torch_runs: dict):
     return fig
 
 
-def _reduction_figure(rows: list):
+def _reduction_figure(rows: list, quantity: str = "ratio"):
+    """``1 - lambda_min / lambda_0`` (``quantity="ratio"``) or the step of the minimum
+    (``"step"``) against c, per width (solid) and depth (dashed), one panel per combination."""
     from matplotlib.figure import Figure
+
+    def value(red, i=None):
+        v = red.ratio if quantity == "ratio" else red.step.astype(float)
+        v = v if i is None else v[i]
+        return 1.0 - v if quantity == "ratio" else np.where(v >= 0, v, np.nan)
 
     fig = Figure(figsize=(12, 7), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True, sharey=True).ravel()
-    for ax, (act, param, c, widths, ratio, depth_rows) in zip(axes, rows):
-        for w, row in zip(widths, ratio):
-            ax.plot(c, 1.0 - row, "-o", ms=3, label=f"width {int(w)}")
-        for depth, (rr, red) in sorted(depth_rows.items()):
-            ax.plot(c, 1.0 - red.ratio[0], "--s", ms=3, label=f"depth {depth} (width {int(rr['width'][0])})")
+    for ax, (act, param, c, widths, red, depth_rows) in zip(axes, rows):
+        for i, w in enumerate(widths):
+            ax.plot(c, value(red, i), "-o", ms=3, label=f"width {int(w)}")
+        for depth, (rr, dred) in sorted(depth_rows.items()):
+            ax.plot(c, value(dred, 0), "--s", ms=3, label=f"depth {depth} (width {int(rr['width'][0])})")
         ax.set(xscale="log", title=f"{act}, {param.upper() if param == 'sp' else 'μP'}", xlabel="c = ηλ₀",
-               ylabel="1 − λ_min/λ₀")
+               ylabel="1 − λ_min/λ₀" if quantity == "ratio" else "step of λ_min")
         ax.legend(fontsize=6)
     return fig
