@@ -34,6 +34,7 @@ import numpy as np
 from . import _core
 from . import parameterization as _param
 from . import regimes as _regimes
+from .simd import ISAS, available_isas, default_isa, isa_arg
 from .validation import (
     as_float_array,
     check_allocation,
@@ -45,20 +46,6 @@ from .validation import (
 )
 
 __all__ = ["ISAS", "CubicScan", "UVScan", "available_isas", "cubic", "default_isa", "grid", "uv", "uv_normalized"]
-
-ISAS: tuple[str, ...] = ("auto", "baseline", "avx2", "avx512")
-"""Instruction-set names accepted by ``isa=``: ``"auto"`` picks the widest available."""
-
-
-def default_isa() -> str:
-    """The instruction set the kernel uses on this CPU with ``isa="auto"``."""
-    return str(_core.uv_scan_isa())
-
-
-def available_isas() -> tuple[str, ...]:
-    """Instruction sets with a compiled kernel that this CPU can run (results are identical)."""
-    return tuple(name for name in ISAS[1:] if _core.uv_scan_isa_available(name))
-
 
 @dataclass(frozen=True)
 class ScanStatistics:
@@ -180,15 +167,6 @@ def check_scan_size(shape: tuple[int, ...], names: str) -> None:
     :func:`sharpdyn.validation.check_allocation`)."""
     check_allocation(SCAN_BYTES_PER_POINT * product(*shape), names,
                      hint=f"{product(*shape):,} points ({' x '.join(map(str, shape))}); scan fewer points per call")
-
-
-def isa_arg(isa: Any) -> str:
-    """Validate an ``isa=`` argument (a name from :data:`ISAS` that this CPU can run)."""
-    if not isinstance(isa, str) or isa not in ISAS:
-        raise ValueError(f"isa must be one of {list(ISAS)}, got {isa!r}")
-    if not _core.uv_scan_isa_available(isa):
-        raise ValueError(f"isa={isa!r} is not available on this CPU (available: {list(available_isas())})")
-    return isa
 
 
 def run_flat(

@@ -37,8 +37,16 @@ import numpy as np
 
 from . import parameterization as _param
 from . import regimes as _regimes
-from .scan import isa_arg, run_cubic_flat, run_flat
-from .validation import as_float_array, check_allocation, check_disk, positive_int, product, threads_arg
+from .scan import run_cubic_flat, run_flat
+from .simd import isa_arg
+from .validation import (
+    as_float_array,
+    check_allocation,
+    check_disk,
+    positive_int,
+    product,
+    threads_arg,
+)
 
 __all__ = ["CUBIC_AXES", "FIELDS", "NORMALIZED_AXES", "PHYSICAL_AXES", "GridSpec", "grid", "grid_spec"]
 
