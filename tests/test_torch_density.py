@@ -27,7 +27,7 @@ def test_hutchinson_within_a_few_standard_errors(case):
     est = hutchinson_trace(op, n_samples=300, seed=0)
     exact = float(torch.trace(H))
     assert abs(est.trace - exact) <= 4 * est.stderr
-    assert est.n_hvp == 300 and est.samples.shape == (300,)
+    assert est.n_matvec == 300 and est.samples.shape == (300,)
     # the estimator is unbiased: same samples through the dense matrix
     again = hutchinson_trace(op, n_samples=300, seed=0)
     assert np.array_equal(est.samples, again.samples)

@@ -33,10 +33,13 @@ def test_top_k_equals_dense_eigvalsh(arch):
     res = hessian_eigenvalues(model, "mse", (X, Y), k=3, tol=1e-9, device="cpu")
     assert res.all_converged
     assert np.allclose(res.eigenvalues, dense[:3], rtol=1e-8, atol=0)
-    assert res.n_hvp == res.n_iter < len(dense)
+    assert res.n_matvec == res.n_iter < len(dense)
     # eigenvectors: unit norm, and H x = theta x
     H = dense_hessian(model, reference_mse, X, Y).numpy()
-    for val, vec in zip(res.eigenvalues, res.eigenvectors):
+    assert res.eigenvectors.shape == (len(dense), 3)  # columns, as numpy.linalg.eigh
+    np.testing.assert_allclose(H @ res.eigenvectors, res.eigenvectors * res.eigenvalues, rtol=0,
+                               atol=1e-8 * abs(res.eigenvalues[0]))
+    for val, vec in zip(res.eigenvalues, res.eigenvectors.T):
         assert abs(np.linalg.norm(vec) - 1) < 1e-10
         assert np.linalg.norm(H @ vec - val * vec) <= 1e-8 * abs(val)
 
@@ -65,7 +68,7 @@ def test_residual_estimates_match_true_residuals_and_tolerance():
     est = lanczos(op, k=2, tol=1e-3, seed=3)
     true = lanczos(op, k=2, tol=1e-3, seed=3, check_residuals=True)
     assert np.array_equal(est.eigenvalues, true.eigenvalues)
-    assert true.n_hvp == est.n_hvp + 2
+    assert true.n_matvec == est.n_matvec + 2
     assert np.allclose(est.residuals, true.residuals, rtol=1e-3, atol=1e-12)
     assert np.all(true.residuals <= 1e-3 * 1.001) and est.all_converged
     # a loose tolerance stops earlier than a tight one
@@ -88,9 +91,9 @@ def test_warm_start_from_previous_eigenvector_saves_products():
         for p in model.parameters():
             p.add_(1e-3 * torch.randn_like(p))
     cold = hessian_eigenvalues(model, "mse", (X, Y), tol=1e-8, device="cpu")
-    warm = hessian_eigenvalues(model, "mse", (X, Y), tol=1e-8, device="cpu", v0=first.eigenvectors[0])
+    warm = hessian_eigenvalues(model, "mse", (X, Y), tol=1e-8, device="cpu", v0=first.eigenvectors[:, 0])
     assert abs(warm.eigenvalues[0] - cold.eigenvalues[0]) <= 1e-10 * cold.eigenvalues[0]
-    assert warm.n_hvp < cold.n_hvp
+    assert warm.n_matvec < cold.n_matvec
 
 
 def test_plain_callable_magnitude_and_repeated_eigenvalues():
@@ -137,7 +140,7 @@ def test_eigenvalue_error_stopping_rule():
     top = float(torch.linalg.eigvalsh(dense_hessian(model, reference_mse, X, Y))[-1])
     strict = hessian_eigenvalues(model, "mse", (X, Y), tol=1e-8, device="cpu")
     loose = hessian_eigenvalues(model, "mse", (X, Y), tol=1e-8, eig_tol=1e-6, device="cpu", cache_graph=True)
-    assert loose.n_hvp < strict.n_hvp and loose.converged.all()
+    assert loose.n_matvec < strict.n_matvec and loose.converged.all()
     assert abs(loose.eigenvalues[0] - top) <= 1e-6 * top
     with pytest.raises(ValueError, match="eig_tol"):
         lanczos(lambda v: v, n=5, eig_tol=0.0)

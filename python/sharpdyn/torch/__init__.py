@@ -23,8 +23,9 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subproce
         "sharpdyn.torch needs PyTorch: install it with `pip install sharpdyn[torch]`"
     ) from exc
 
+from ..eigen import EigenResult
 from .density import SpectralDensity, TraceEstimate, hutchinson_trace, spectral_density
-from .lanczos import EigenResult, hessian_eigenvalues, lanczos
+from .lanczos import hessian_eigenvalues, lanczos
 from .losses import cross_entropy, get_loss, mse, mse_per_class
 from .lyapunov import LyapunovResult, lyapunov_exponent
 from .operators import GaussNewtonOperator, HessianOperator, batches_of

@@ -23,12 +23,12 @@ from .lanczos import orthogonalize, random_start
 @dataclass(frozen=True)
 class TraceEstimate:
     """Hutchinson estimate of ``tr H``: ``trace`` (mean of ``samples``), ``stderr`` (standard
-    error of the mean), ``samples`` shape ``(n_samples,)``, ``n_hvp``, ``seed``."""
+    error of the mean), ``samples`` shape ``(n_samples,)``, ``n_matvec`` (operator applications), ``seed``."""
 
     trace: float
     stderr: float
     samples: np.ndarray
-    n_hvp: int
+    n_matvec: int
     seed: int
 
 
@@ -42,7 +42,7 @@ def hutchinson_trace(operator: Any, *, n_samples: int = 100, seed: int = 0) -> T
         z = (torch.randint(0, 2, (n,), generator=gen, dtype=torch.int64) * 2 - 1).to(operator.device, operator.dtype)
         vals[j] = float(z @ operator.matvec(z))
     stderr = float(vals.std(ddof=1) / np.sqrt(n_samples)) if n_samples > 1 else float("inf")
-    return TraceEstimate(trace=float(vals.mean()), stderr=stderr, samples=vals, n_hvp=n_samples, seed=seed)
+    return TraceEstimate(trace=float(vals.mean()), stderr=stderr, samples=vals, n_matvec=n_samples, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,14 @@ class SpectralDensity:
         a probe sum to 1).
     n:
         Dimension of the operator.
-    n_hvp, seed:
-        Products used and the seed.
+    n_matvec, seed:
+        Operator applications used and the seed.
     """
 
     nodes: np.ndarray
     weights: np.ndarray
     n: int
-    n_hvp: int
+    n_matvec: int
     seed: int
 
     def moment(self, p: int) -> float:
@@ -112,12 +112,12 @@ def spectral_density(operator: Any, *, n_vectors: int = 4, n_iter: int = 50, see
     m = min(n_iter, n)
     nodes = np.zeros((n_vectors, m))
     weights = np.zeros((n_vectors, m))
-    n_hvp = 0
+    n_matvec = 0
     for i in range(n_vectors):
         q = random_start(n, seed * 100_003 + i, operator.dtype, operator.device)
         a, b = _lanczos_tridiagonal(operator.matvec, q, m)
-        n_hvp += len(a)
+        n_matvec += len(a)
         theta, S = np.linalg.eigh(np.diag(a) + np.diag(b, 1) + np.diag(b, -1))
         nodes[i, : len(a)] = theta
         weights[i, : len(a)] = S[0] ** 2
-    return SpectralDensity(nodes=nodes, weights=weights, n=n, n_hvp=n_hvp, seed=seed)
+    return SpectralDensity(nodes=nodes, weights=weights, n=n, n_matvec=n_matvec, seed=seed)

@@ -15,51 +15,15 @@ implicitly restarted Lanczos) on full-batch HVPs for the same purpose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from ..eigen import WHICH, EigenResult
 from ..validation import one_of, positive_float, positive_int
 
-WHICH = ("largest", "magnitude")
-
-
-@dataclass(frozen=True)
-class EigenResult:
-    """Eigenpairs found by :func:`lanczos`.
-
-    Attributes
-    ----------
-    eigenvalues:
-        Shape ``(k,)``, wanted end first (descending for ``which="largest"``).
-    eigenvectors:
-        Shape ``(k, n)``, unit-norm Ritz vectors (float64 NumPy, on the host).
-    residuals:
-        Shape ``(k,)``: relative residual ``||H x - theta x|| / |theta|`` of each pair.
-    converged:
-        Shape ``(k,)``: ``residuals <= tol`` (or the ``eig_tol`` estimate met).
-    n_hvp:
-        Operator applications used (one per Lanczos iteration, plus ``k`` if
-        ``check_residuals``).
-    n_iter, tol, seed, which:
-        Krylov dimension reached and the settings that made the result.
-    """
-
-    eigenvalues: np.ndarray
-    eigenvectors: np.ndarray
-    residuals: np.ndarray
-    converged: np.ndarray
-    n_hvp: int
-    n_iter: int
-    tol: float
-    seed: int
-    which: str
-
-    @property
-    def all_converged(self) -> bool:
-        return bool(np.all(self.converged))
+__all__ = ["EigenResult", "WHICH", "hessian_eigenvalues", "lanczos"]
 
 
 def random_start(n: int, seed: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -118,10 +82,11 @@ def lanczos(
     which: str = "largest",
     eig_tol: float | None = None,
     check_residuals: bool = False,
-    dtype: Union[torch.dtype, None] = None,
-    device: Union[str, torch.device, None] = None,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device | None = None,
 ) -> EigenResult:
-    """Top-``k`` eigenpairs of a symmetric operator.
+    """Top-``k`` eigenpairs of a symmetric operator, as an :class:`~sharpdyn.eigen.EigenResult`
+    (eigenvectors as columns, shape ``(n, k)``; relative residuals; ``n_matvec`` products).
 
     Parameters
     ----------
@@ -141,8 +106,8 @@ def lanczos(
     seed:
         Seed of the random start vector (drawn on the CPU in float64: same on every device).
     v0:
-        Start vector (e.g. the previous top eigenvector when tracking training); overrides
-        ``seed`` for the first vector.
+        Start vector (e.g. the previous top eigenvector ``result.eigenvectors[:, 0]`` when
+        tracking training); overrides ``seed`` for the first vector.
     which:
         ``"largest"`` (algebraic; the sharpness) or ``"magnitude"``.
     eig_tol:
@@ -197,7 +162,7 @@ def lanczos(
     Q = torch.empty((m_max, n), dtype=dtype, device=device)
     alpha = np.zeros(m_max)
     beta = np.zeros(m_max)
-    n_hvp = 0
+    n_matvec = 0
     restart_seed = seed
     eps = float(torch.finfo(dtype).eps)
     theta = S = idx = None
@@ -209,7 +174,7 @@ def lanczos(
     for j in range(m_max):
         Q[j] = q
         w = matvec(q)
-        n_hvp += 1
+        n_matvec += 1
         if not bool(torch.isfinite(w).all()):
             raise FloatingPointError("operator returned NaN or infinity (diverged parameters?)")
         w, alpha[j] = orthogonalize(Q[: j + 1], w)
@@ -265,7 +230,7 @@ def lanczos(
     if check_residuals:
         residual = np.array([float(torch.linalg.vector_norm(matvec(vecs[i]) - vals[i] * vecs[i]))
                              for i in range(len(idx))])
-        n_hvp += len(idx)
+        n_matvec += len(idx)
     scale = max(float(np.max(np.abs(theta))), np.finfo(float).tiny)
     rel = residual / np.maximum(np.abs(vals), eps * scale)
     converged = rel <= tol
@@ -273,10 +238,10 @@ def lanczos(
         converged = converged | eig_ok
     return EigenResult(
         eigenvalues=np.asarray(vals, dtype=np.float64),
-        eigenvectors=vecs.detach().to("cpu", torch.float64).numpy(),
+        eigenvectors=vecs.detach().to("cpu", torch.float64).numpy().T,
         residuals=np.asarray(rel, dtype=np.float64),
         converged=np.asarray(converged),
-        n_hvp=n_hvp,
+        n_matvec=n_matvec,
         n_iter=m,
         tol=tol,
         seed=seed,

@@ -334,8 +334,8 @@ class MinibatchSharpness:
         each mini-batch gradient.
     batch_size, seed:
         The settings; batches are the first ``n_batches`` slices of a seeded permutation.
-    n_hvp:
-        Hessian-vector products spent.
+    n_matvec:
+        Hessian-vector products (operator applications) spent.
     """
 
     full_batch: float
@@ -344,7 +344,7 @@ class MinibatchSharpness:
     full_gradient_curvature: np.ndarray
     batch_size: int
     seed: int
-    n_hvp: int
+    n_matvec: int
 
     @property
     def mean(self) -> float:
@@ -400,7 +400,7 @@ def minibatch_sharpness(model: nn.Module, loss_fn: Any, data: Any, *, batch_size
     opts = dict(dtype=dtype, device=device, mode=mode)
     full = HessianOperator(model, loss_fn, (X, Y), **opts)
     res = lanczos(full, tol=tol, max_iter=max_iter, seed=seed)
-    n_hvp = res.n_hvp
+    n_matvec = res.n_matvec
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     per_epoch = n // batch_size
     perm = torch.randperm(n, generator=gen)
@@ -416,7 +416,7 @@ def minibatch_sharpness(model: nn.Module, loss_fn: Any, data: Any, *, batch_size
         sharp.append(float(rb.eigenvalues[0]))
         curv.append(_curvature_along(op, g))
         fcurv.append(_curvature_along(full, g.to(full.device, full.dtype)))
-        n_hvp += rb.n_hvp + 2
+        n_matvec += rb.n_matvec + 2
     return MinibatchSharpness(full_batch=float(res.eigenvalues[0]), batch_sharpness=np.array(sharp),
                               gradient_curvature=np.array(curv), full_gradient_curvature=np.array(fcurv),
-                              batch_size=batch_size, seed=int(seed), n_hvp=n_hvp)
+                              batch_size=batch_size, seed=int(seed), n_matvec=n_matvec)

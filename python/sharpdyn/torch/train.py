@@ -279,12 +279,12 @@ class SharpnessTracker:
             self.operator.set_preconditioner(preconditioner)
         res = lanczos(self.operator, k=self.k, tol=self.tol, max_iter=self.max_iter, seed=self.seed, v0=self._v0,
                       eig_tol=self.eig_tol)
-        self._v0 = res.eigenvectors[0]
+        self._v0 = res.eigenvectors[:, 0]
         self.steps.append(int(step))
         self.values.append(res.eigenvalues)
         self.residuals.append(res.residuals)
         self.converged.append(res.converged)
-        self.n_hvp += res.n_hvp
+        self.n_hvp += res.n_matvec
         return float(res.eigenvalues[0])
 
     def __call__(self, step: int, *, force: bool = False) -> float | None:
