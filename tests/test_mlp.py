@@ -203,19 +203,19 @@ def test_lanczos_on_random_symmetric_matrices():
         A = (A + A.T) / 2
         res = mlp.lanczos(A, k, seed=3)
         expected = np.linalg.eigvalsh(A)[::-1][:k]
-        np.testing.assert_allclose(res.values, expected, rtol=1e-8, atol=1e-8 * np.abs(expected).max())
-        assert res.converged
+        np.testing.assert_allclose(res.eigenvalues, expected, rtol=1e-8, atol=1e-8 * np.abs(expected).max())
+        assert res.all_converged
         for i in range(k):
-            v = res.vectors[:, i]
+            v = res.eigenvectors[:, i]
             assert np.linalg.norm(v) == pytest.approx(1.0, rel=1e-10)
-            assert np.linalg.norm(A @ v - res.values[i] * v) <= 1e-6 * np.abs(expected).max()
+            assert np.linalg.norm(A @ v - res.eigenvalues[i] * v) <= 1e-6 * np.abs(expected).max()
         again = mlp.lanczos(A, k, seed=3)
-        np.testing.assert_array_equal(again.values, res.values)
+        np.testing.assert_array_equal(again.eigenvalues, res.eigenvalues)
 
 
 def test_lanczos_finds_largest_algebraic_not_largest_magnitude():
     A = np.diag([-10.0, -5.0, 1.0, 2.0, 3.0])
-    np.testing.assert_allclose(mlp.lanczos(A, 2).values, [3.0, 2.0], rtol=1e-12)
+    np.testing.assert_allclose(mlp.lanczos(A, 2).eigenvalues, [3.0, 2.0], rtol=1e-12)
 
 
 def test_hessian_is_independent_of_thread_count():

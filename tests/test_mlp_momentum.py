@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sharpdyn import mlp, regimes
+from sharpdyn import _core, mlp, regimes
 from sharpdyn.mlp import MLP, MLPSpec
 
 import mlp_reference as ref
@@ -232,7 +232,7 @@ def test_the_core_refuses_bad_momentum_too():
             1e12)
     for bad in (-0.5, 1.0, float("nan")):
         with pytest.raises(ValueError, match="momentum"):
-            mlp._core.mlp_train(*args, momentum=bad)
+            _core.mlp_train(*args, momentum=bad)
 
 
 # ---------------------------------------------------------------- Ctrl-C with momentum

@@ -10,6 +10,7 @@ Submodules (imported on first use):
 - :mod:`sharpdyn.momentum` -- heavy-ball momentum in the UV model and the quadratic/cubic maps.
 - :mod:`sharpdyn.spectra` -- power spectra of any 1-D series (sharpness, loss).
 - :mod:`sharpdyn.mlp` -- small MLPs with exact dense Hessians in C++.
+- :mod:`sharpdyn.eigen` -- the eigensolver result shared by every Lanczos (``EigenResult``).
 - :mod:`sharpdyn.torch` -- HVP Lanczos sharpness of PyTorch models (``pip install sharpdyn[torch]``).
 - :mod:`sharpdyn.data` -- MNIST / Fashion-MNIST / CIFAR-10 / digits / synthetic data.
 - :mod:`sharpdyn.bifurcation` -- real-network bifurcation diagrams (late-time sharpness vs learning rate).
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "uv", "regimes", "fixed_points", "scan", "chaos", "mlp", "torch", "data", "figures",
-    "spectra", "parameterization", "validation", "cubic", "momentum", "bifurcation", "attractor", "early",
+    "spectra", "parameterization", "validation", "eigen", "cubic", "momentum", "bifurcation", "attractor", "early",
     "uv_fit", "reproduce",
 }
 
