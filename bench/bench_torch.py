@@ -61,7 +61,7 @@ def _case(name: str, quick: bool, cnn_width: int = 8, mnist: Path | None = None)
 def sharpdyn_run(model, X, Y, k: int, eig_tol: float, seed: int):
     op = HessianOperator(model, "mse", (X, Y), device="cpu")
     res = lanczos(op, k=k, tol=1e-6, eig_tol=eig_tol, seed=seed)
-    return np.sort(np.asarray(res.eigenvalues, dtype=float))[::-1], res.n_hvp
+    return np.sort(np.asarray(res.eigenvalues, dtype=float))[::-1], res.n_matvec
 
 
 @contextlib.contextmanager
