@@ -21,6 +21,7 @@ NAN, INF = float("nan"), float("inf")
         (dict(lr=-0.1), "lr"),
         (dict(lr=0.0), "lr"),
         (dict(param="ntk2"), "param"),
+        (dict(param="ntk"), "param"),  # "ntk" is only the MLP's NTK parameterization, not s = 0
         (dict(param=1.5), "param"),
         (dict(steps=-1), "steps"),
         (dict(steps=2.5), "steps"),

@@ -1,8 +1,13 @@
 """Width scalings of the two-layer (UV) model.
 
 ``f = gamma * v^T (u x)`` with initial weights ``N(0, sigma^2 / n^s)`` and
-``gamma = n^{-(1-s)/2}``: ``s = 0`` is standard / NTK scaling (``"sp"``), ``s = 1`` the
-maximal-update scaling (``"mup"``); any ``s`` in [0, 1] interpolates.
+``gamma = n^{-(1-s)/2}``: ``s = 0`` is the standard scaling, named ``"sp"`` (alias
+``"standard"``), ``s = 1`` the maximal-update scaling (``"mup"``, alias ``"mu_p"``); any ``s`` in
+[0, 1] interpolates. The torch models' readout uses the same names.
+
+``"ntk"`` is deliberately not a name here: in this library it means only the NTK
+parameterization of :mod:`sharpdyn.mlp` (multipliers ``sigma / sqrt(fan_in)`` on every layer),
+a different idea from the width exponent ``s = 0``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from .validation import finite_float
 
 Param = Union[str, float]
 
-NAMED = {"sp": 0.0, "ntk": 0.0, "standard": 0.0, "mup": 1.0, "mu_p": 1.0}
+NAMED = {"sp": 0.0, "standard": 0.0, "mup": 1.0, "mu_p": 1.0}
 
 
 def exponent(param: Param) -> float:
