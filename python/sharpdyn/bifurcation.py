@@ -308,7 +308,7 @@ def mlp_bifurcation(
     steps, n_keep, every, seed, skip, mp, rtol = _common(steps, n_keep, sharpness_every, seed, lyapunov_skip,
                                                          max_period, period_rtol)
     x, y = _mlp.check_data(spec, X, Y)
-    kw = dict(seeds=[seed], threads=threads, divergence_factor=divergence_factor)
+    kw: dict[str, Any] = dict(seeds=[seed], threads=threads, divergence_factor=divergence_factor)
     first = require_complete(_mlp.train(spec, x, y, lr=None if normalized else axis, c=axis if normalized else None,
                                  steps=steps, sharpness_every=every, **kw))
     lrs = first.lr[0, :, 0]

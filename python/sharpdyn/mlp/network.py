@@ -131,7 +131,7 @@ class MLP:
         self.seed = nonnegative_int(seed, "seed")
         self._params = init_params(self.spec, self.seed)
         if params is not None:
-            self.params = params  # type: ignore[assignment]
+            self.params = params
 
     @classmethod
     def from_spec(cls, spec: MLPSpec, *, seed: int = 0, params: npt.ArrayLike | None = None) -> MLP:
@@ -259,7 +259,7 @@ class MLP:
 
     def eigenvalues(self, X: npt.ArrayLike, Y: npt.ArrayLike) -> FloatArray:
         """Full Hessian spectrum, ascending (LAPACK ``syevd`` through ``numpy.linalg.eigvalsh``)."""
-        return np.linalg.eigvalsh(self.hessian(X, Y))
+        return np.asarray(np.linalg.eigvalsh(self.hessian(X, Y)), dtype=np.float64)
 
     # ------------------------------------------------------------------ torch
     def to_torch(self) -> Any:

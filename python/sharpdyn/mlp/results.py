@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,12 +95,12 @@ class TrainingRuns:
     @property
     def edge_ratio(self) -> np.ndarray:
         """``sharpness / threshold``, shape ``(W, R, S, M)``: 1 at the optimizer's edge of stability."""
-        return self.sharpness / self.threshold[..., None]
+        return self.sharpness / np.asarray(self.threshold)[..., None]
 
     @property
     def interrupted(self) -> bool:
         """Whether Ctrl-C stopped the training before every run finished."""
-        return bool(np.any(self.interrupted_at >= 0))
+        return bool(np.any(np.asarray(self.interrupted_at) >= 0))
 
     @property
     def steps(self) -> np.ndarray:
@@ -130,16 +130,16 @@ class TrainingRuns:
     def save(self, path: str | Path) -> Path:
         """Write every array and the spec to a compressed ``.npz``."""
         path = Path(path)
-        extra = {f"params_{i}": p for i, p in enumerate(self.params)}
+        extra: dict[str, Any] = {f"params_{i}": p for i, p in enumerate(self.params)}
         s = self.spec
         np.savez_compressed(
             path, loss=self.loss, sharpness=self.sharpness, sharpness_steps=self.sharpness_steps,
             lr=self.lr, lr_axis=self.lr_axis, lr_is_normalized=self.lr_is_normalized, seed=self.seed,
             width=self.width, diverged=self.diverged, diverged_at=self.diverged_at,
-            interrupted_at=self.interrupted_at, regime=self.regime(), c=self.c, widths=np.array(s.widths),
+            interrupted_at=np.asarray(self.interrupted_at), regime=self.regime(), c=self.c, widths=np.array(s.widths),
             activation=s.activation, param=s.param, bias=s.bias, loss_name=s.loss, init_scale=s.init_scale,
             batch_size=-1 if self.batch_size is None else self.batch_size, momentum=self.momentum,
-            nesterov=self.nesterov, threshold=self.threshold, **extra,
+            nesterov=self.nesterov, threshold=np.asarray(self.threshold), **extra,
         )
         return path
 

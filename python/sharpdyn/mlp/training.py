@@ -5,7 +5,7 @@ The SGD example order of a seed is :func:`batch_order`."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -144,7 +144,7 @@ def train(
         raise TypeError(f"spec must be an MLPSpec, got {type(spec).__name__}")
     if (lr is None) == (c is None):
         raise ValueError("give exactly one of lr (learning rates) or c (normalised learning rates)")
-    axis = _axis(lr if c is None else c, "lr" if c is None else "c")
+    axis = _axis(cast("npt.ArrayLike", lr if c is None else c), "lr" if c is None else "c")
     steps = positive_int(steps, "steps")
     every = positive_int(sharpness_every, "sharpness_every")
     seed_list = [nonnegative_int(s, "seeds") for s in np.atleast_1d(np.asarray(seeds, dtype=object)).tolist()]
