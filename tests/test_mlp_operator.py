@@ -7,6 +7,7 @@ from __future__ import annotations
 import mlp_reference as ref
 import numpy as np
 import pytest
+import torch
 from mlp_reference import torch_one_thread  # noqa: F401  (autouse fixture)
 from scipy.sparse.linalg import LinearOperator, aslinearoperator, eigsh
 
@@ -56,15 +57,28 @@ def test_eigsh_on_the_operator_gives_the_dense_top_eigenvalue():
 def test_operator_is_a_snapshot_until_refresh():
     net, X, Y = _problem(seed=5)
     op = net.hessian_operator(X, Y)
+    p0 = net.params
     v = np.random.default_rng(2).standard_normal(net.num_params)
     before = op.matvec(v)
     H0 = ref.torch_hessian(net.spec, net.params, X, Y)
     net.params = net.params * 1.5
     np.testing.assert_array_equal(op.matvec(v), before)
+    np.testing.assert_array_equal(op.flat_params(), p0)
     op.refresh()
+    np.testing.assert_array_equal(op.flat_params(), p0 * 1.5)
     H1 = ref.torch_hessian(net.spec, net.params, X, Y)
     np.testing.assert_allclose(op.matvec(v), H1 @ v, rtol=0, atol=1e-10 * np.abs(H1 @ v).max())
     assert np.abs(H1 @ v - H0 @ v).max() > 1e-3 * np.abs(H0 @ v).max()
+
+
+def test_loss_and_gradient_at_the_snapshot_match_torch():
+    net, X, Y = _problem("mup", "relu", "ce", seed=7)
+    theta = torch.tensor(net.params, requires_grad=True)
+    L = ref.loss_fn(net.spec, X, Y)(theta)
+    (g,) = torch.autograd.grad(L, theta)
+    value, grad = net.hessian_operator(X, Y).loss_and_gradient()
+    assert value == pytest.approx(L.item(), rel=1e-13)
+    np.testing.assert_allclose(grad, g.numpy(), rtol=1e-11, atol=1e-13)
 
 
 def test_operator_refuses_bad_vectors_and_inputs():

@@ -317,6 +317,15 @@ class HessianOperator:
         """Re-read the network's current parameters (a snapshot, as when built)."""
         self.params = self.net.params
 
+    def flat_params(self) -> FloatArray:
+        """The snapshot of the parameters, shape ``(n_params,)`` (a copy)."""
+        return self.params.copy()
+
+    def loss_and_gradient(self) -> tuple[float, FloatArray]:
+        """Full-batch loss and its gradient ``(n_params,)`` at the snapshot."""
+        value, grad = _core.mlp_loss_gradient(*self.spec._core_args(), self.params, self.X, self.Y, True)
+        return float(value), grad
+
     def _product(self, v: FloatArray) -> FloatArray:
         out = _core.mlp_hvp(*self.spec._core_args(), self.params, self.X, self.Y, v)
         self.n_products += 1
