@@ -23,8 +23,6 @@ import torch
 from ..eigen import WHICH, EigenResult
 from ..validation import one_of, positive_float, positive_int
 
-__all__ = ["EigenResult", "WHICH", "hessian_eigenvalues", "lanczos"]
-
 
 def random_start(n: int, seed: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """A unit Gaussian vector drawn on the CPU from ``seed`` (so it is the same on every device)."""
