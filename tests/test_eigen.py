@@ -65,7 +65,7 @@ def test_relative_residuals_floor_a_zero_eigenvalue():
     assert r[1] == pytest.approx(1e-20 / (np.finfo(float).eps * 4.0))
 
 
-def test_the_former_mlp_name_is_the_same_class():
-    assert mlp.LanczosResult is EigenResult
+def test_one_result_type_for_both_lanczos():
+    assert mlp.EigenResult is EigenResult
     import sharpdyn.torch as st
     assert st.EigenResult is EigenResult

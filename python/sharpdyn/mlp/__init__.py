@@ -58,9 +58,6 @@ from .results import TrainingRuns
 from .spec import ACTIVATIONS, LOSSES, PARAMETERIZATIONS, MLPSpec, check_data, check_inputs, check_targets, init_params
 from .training import TRAIN_LANCZOS_TOL, batch_order, train
 
-LanczosResult = EigenResult
-"""The former name of :class:`~sharpdyn.eigen.EigenResult` here (the same class)."""
-
 __all__ = [
     "ACTIVATIONS",
     "DEFAULT_LANCZOS_TOL",
@@ -69,7 +66,6 @@ __all__ = [
     "TRAIN_LANCZOS_TOL",
     "EigenResult",
     "HessianOperator",
-    "LanczosResult",
     "MLP",
     "MLPSpec",
     "TrainingRuns",
