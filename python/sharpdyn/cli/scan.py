@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -76,8 +77,8 @@ def _finite(values: list[float], name: str, text: str) -> list[float]:
               help="Replace the data of a different scan already in --out (without it such a folder is refused; "
                    "the same scan resumes).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chunk_size, fmt, heatmaps, threads, out_dir,
-         overwrite, progress) -> None:
+def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chunk_size, fmt, heatmaps, threads,
+         out_dir, overwrite, progress) -> None:
     """Phase scan of the UV model: regimes over a grid of learning rates and initialisations.
 
     Example (the normalised plane, one picture for every width):
@@ -122,8 +123,9 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
     out_dir.mkdir(parents=True, exist_ok=True)
     t_out = time.perf_counter()
     if fmt == "npz":
-        np.savez_compressed(out_dir / "scan.npz", **{k: ds[k].values for k in ds.data_vars},
-                            **{f"coord_{k}": ds[k].values for k in ds.dims})
+        arrays: dict[str, Any] = {str(k): ds[k].values for k in ds.data_vars}
+        arrays.update({f"coord_{k}": ds[k].values for k in ds.dims})
+        np.savez_compressed(out_dir / "scan.npz", **arrays)
     npz_seconds = time.perf_counter() - t_out
     t_fig = time.perf_counter()
     files = []
