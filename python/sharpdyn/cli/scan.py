@@ -141,6 +141,7 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
             files.append(f"heatmap_{q}.png")
     figures_seconds = time.perf_counter() - t_fig
     codes = ds["regime"].values
+    lr_run = np.asarray(_scan.learning_rate(ds), dtype=np.float64)  # as the scan computed and ran it
     computed = int(timings["computed_points"])
     compute_s = float(timings["compute_seconds"])
     summary = {
@@ -159,6 +160,7 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
         },
         "axes": {k: [float(np.min(ds[k])), float(np.max(ds[k])), int(ds.sizes[k])] for k in ds["regime"].dims},
         "fixed": {k: (v if isinstance(v, str) else float(v)) for k, v in fixed.items()},
+        "lr": [float(np.min(lr_run)), float(np.max(lr_run))],  # the learning rates run (lr = c / ntk0 from --c)
         "regime_fractions": {name: float(np.mean(codes == i)) for i, name in enumerate(regimes.REGIMES)},
         "data": "scan.zarr" if fmt == "zarr" else "scan.npz", "figures": files,
     }

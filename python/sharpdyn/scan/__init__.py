@@ -47,6 +47,7 @@ from .grids import (
     compute_chunk,
     grid,
     grid_spec,
+    learning_rate,
 )
 from .points import SCAN_BYTES_PER_POINT, CubicScan, UVScan, check_scan_size, cubic, uv, uv_normalized
 from .statistics import MAP_LR, ScanStatistics
@@ -55,5 +56,5 @@ __all__ = [
     "CUBIC_AXES", "FIELDS", "GRID_BYTES_PER_POINT", "ISAS", "MAP_LR", "NORMALIZED_AXES", "PHYSICAL_AXES",
     "SCAN_BYTES_PER_POINT", "STORE_BYTES_PER_POINT", "CubicScan", "GridSpec", "ScanStatistics", "UVScan",
     "available_isas", "check_grid_size", "check_scan_size", "compute_chunk", "cubic", "default_isa", "grid",
-    "grid_spec", "uv", "uv_normalized",
+    "grid_spec", "learning_rate", "uv", "uv_normalized",
 ]

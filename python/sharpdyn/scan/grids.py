@@ -21,6 +21,10 @@ stopped; ``client=`` (a ``dask.distributed.Client``) maps chunks to workers. Eve
 is independent and computed by the same code, so the result is identical, bit for bit,
 whatever the chunking, thread count, resumption or cluster.
 
+The learning rate is computed once per chunk (``lr = c / ntk0`` when the scan is given
+``c``; :data:`~sharpdyn.scan.statistics.MAP_LR` for the maps in their own units), run with,
+and carried into the Dataset; :func:`learning_rate` is how figures and summaries read it.
+
 This module imports :mod:`sharpdyn.scan.points` and :mod:`sharpdyn.scan.statistics`, never
 the other way round.
 """
@@ -58,7 +62,8 @@ if TYPE_CHECKING:
     import zarr
 
 __all__ = ["CUBIC_AXES", "FIELDS", "GRID_BYTES_PER_POINT", "NORMALIZED_AXES", "PHYSICAL_AXES",
-           "STORE_BYTES_PER_POINT", "GridSpec", "check_grid_size", "compute_chunk", "grid", "grid_spec"]
+           "STORE_BYTES_PER_POINT", "GridSpec", "check_grid_size", "compute_chunk", "grid", "grid_spec",
+           "learning_rate"]
 
 PHYSICAL_AXES: tuple[str, ...] = ("lr", "c", "ntk0", "f0", "y", "width", "x", "param")
 NORMALIZED_AXES: tuple[str, ...] = ("c", "Y", "g0")
@@ -367,7 +372,7 @@ def _timed_chunk(spec: GridSpec, k: int) -> tuple[dict[str, NDArray[Any]], float
                        threads=spec.threads, isa=spec.isa)
         kernel = time.perf_counter() - t0
         if not spec.normalized and "lr" not in spec.dims:
-            out["lr"] = lr
+            out["lr"] = lr  # a coordinate when lr is an axis; the attribute "lr" (MAP_LR) when normalised
     return {name: np.asarray(a).reshape(shape) for name, a in out.items()}, kernel
 
 
@@ -589,9 +594,13 @@ def grid(
     -------
     xarray.Dataset
         Dimensions ``axes`` (``param`` as the exponent ``s``), variables :data:`FIELDS`
-        (``regime`` as codes with CF ``flag_values``/``flag_meanings``), plus ``lr`` when
-        it is derived from ``c``, and ``f0``/``ntk0`` for ``model="weights"``. Attributes
-        record the fixed inputs, ``steps``, the model and the criteria.
+        (``regime`` as codes with CF ``flag_values``/``flag_meanings``), plus ``lr`` (the
+        learning rate every point ran with, computed once from ``c`` and ``ntk0`` when the
+        scan is given ``c``) unless ``lr`` is an axis, and ``f0``/``ntk0`` for
+        ``model="weights"``. Attributes record the fixed inputs, ``steps``, the model and the
+        criteria, and, for the maps run in their own units (normalised and cubic scans), the
+        attribute ``lr`` (:data:`~sharpdyn.scan.statistics.MAP_LR`). :func:`learning_rate`
+        reads the learning rate of any of them.
 
     Raises
     ------
@@ -667,6 +676,8 @@ def grid(
     ds.attrs.update(steps=spec.steps, model=spec.model, normalized=int(spec.normalized),
                     sharpness_every=spec.sharpness_every, criteria=json.dumps(asdict(spec.criteria)),
                     seed=spec.seed, sigma=spec.sigma)
+    if spec.normalized or spec.model == "cubic":
+        ds.attrs["lr"] = MAP_LR  # the maps' own units: one learning rate for every point
     if zstore is not None:
         t0 = time.perf_counter()
         zstore.finalize(ds)
@@ -675,3 +686,21 @@ def grid(
         timings.update(spent, wall_seconds=time.perf_counter() - wall0)
     return ds
 
+
+def learning_rate(ds: xarray.Dataset) -> xarray.DataArray | float:
+    """The learning rate every point of a :func:`grid` scan ran with, as the scan computed it:
+    the variable or coordinate ``lr`` (per point), else the attribute ``lr`` of a map run in
+    its own units (:data:`~sharpdyn.scan.statistics.MAP_LR`). Figures and summaries read it
+    here instead of deriving it again (e.g. ``learning_rate(ds) * ds["final_sharpness"]``).
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` holds neither (not a dataset of this version of :func:`grid`).
+    """
+    if "lr" in ds.variables:
+        return ds["lr"]
+    if "lr" in ds.attrs:
+        return float(ds.attrs["lr"])
+    raise ValueError("the scan has no learning rate (neither a variable nor an attribute 'lr'); "
+                     "make it with sharpdyn.scan.grid")

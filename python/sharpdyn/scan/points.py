@@ -70,7 +70,10 @@ class UVScan(ScanStatistics):
     regime:
         Codes into :data:`sharpdyn.regimes.REGIMES` (int8); see :attr:`regime_names`.
     lr, ntk0, f0, kappa, y:
-        The inputs, broadcast to the result shape (``kappa = width^-(1-s) x^2``).
+        The inputs, broadcast to the result shape (``kappa = width^-(1-s) x^2``). ``lr`` is
+        the learning rate the kernel ran with (:data:`~sharpdyn.scan.statistics.MAP_LR` for
+        :func:`uv_normalized`); ``late_edge_ratio`` and the labels were computed from it, and
+        so should anything derived from this result (e.g. ``lr * final_sharpness``).
     steps, sharpness_every, criteria:
         Run length, sharpness sampling and the regime criteria used.
     """
@@ -268,6 +271,12 @@ class CubicScan(ScanStatistics):
     @property
     def shape(self) -> tuple[int, ...]:
         return self.x.shape
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the map's units, :data:`~sharpdyn.scan.statistics.MAP_LR`,
+        with which ``late_edge_ratio`` and the labels were computed."""
+        return MAP_LR
 
 
 def run_cubic_flat(
