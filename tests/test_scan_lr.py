@@ -83,6 +83,20 @@ def test_point_results_hold_the_learning_rate_they_ran_with():
     np.testing.assert_allclose(cub.lr * cub.final_sharpness[ok], 3.0 * r * x * x - (r - 1.0), rtol=1e-12, atol=1e-12)
 
 
+def test_weights_scan_over_lr_keeps_it_as_the_coordinate():
+    """model="weights" with lr as an axis (it failed at the end, lr being both a variable and a
+    coordinate); the function-space map from the drawn state at that lr gives the same run."""
+    lr = np.array([0.05, 0.2, 0.6])
+    ds = scan.grid({"lr": lr, "y": [0.5, 1.0]}, width=128, steps=100, seed=1, model="weights", progress=False)
+    assert "lr" in ds.coords and "lr" not in ds.data_vars
+    np.testing.assert_array_equal(np.asarray(scan.learning_rate(ds)), lr)
+    yy = np.broadcast_to(np.array([0.5, 1.0])[None, :], ds.f0.shape)
+    fs = scan.uv(np.broadcast_to(lr[:, None], ds.f0.shape), ds.ntk0.values, ds.f0.values, width=128, y=yy, steps=100)
+    ok = ~ds.diverged.values
+    assert ok.sum() >= 4
+    np.testing.assert_allclose(ds.f.values[ok], fs.f[ok], rtol=1e-6, atol=1e-9)
+
+
 def test_cli_summary_reports_the_learning_rates_it_ran(tmp_path):
     out = tmp_path / "s"
     res = CliRunner().invoke(main, ["scan", "--c", "0.5:5:10", "--ntk0", "2", "--width", "16", "--steps", "30",

@@ -371,8 +371,10 @@ def _timed_chunk(spec: GridSpec, k: int) -> tuple[dict[str, NDArray[Any]], float
                        steps=spec.steps, sharpness_every=spec.sharpness_every, criteria=spec.criteria,
                        threads=spec.threads, isa=spec.isa)
         kernel = time.perf_counter() - t0
-        if not spec.normalized and "lr" not in spec.dims:
-            out["lr"] = lr  # a coordinate when lr is an axis; the attribute "lr" (MAP_LR) when normalised
+        if not spec.normalized:
+            out["lr"] = lr  # normalised: the Dataset's attribute "lr" (MAP_LR)
+    if "lr" in spec.dims:
+        out.pop("lr", None)  # the coordinate holds it (model="weights" returned it too)
     return {name: np.asarray(a).reshape(shape) for name, a in out.items()}, kernel
 
 
