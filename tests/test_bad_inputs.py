@@ -170,8 +170,6 @@ def test_grid_memory_estimate_covers_what_a_grid_uses(monkeypatch):
     """The per-point estimate is not below what scan.grid actually allocates (tracemalloc)."""
     import tracemalloc
 
-    from sharpdyn import scan_grid
-
     axes = {"c": np.linspace(0.5, 3, 200), "Y": np.linspace(0.1, 1, 100)}
     scan.grid(axes, steps=5, progress=False, chunk_size=4000)  # imports and caches outside the measurement
     tracemalloc.start()
@@ -180,7 +178,7 @@ def test_grid_memory_estimate_covers_what_a_grid_uses(monkeypatch):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak <= scan_grid.GRID_BYTES_PER_POINT * 200 * 100
+    assert peak <= scan.GRID_BYTES_PER_POINT * 200 * 100
     tracemalloc.start()
     try:
         scan.uv(axes["c"][:, None], 1.0, axes["Y"][None, :], width=64, steps=5)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sharpdyn import scan, scan_grid
+from sharpdyn import scan
 from sharpdyn.cli import main
+from sharpdyn.scan import grids as scan_grids
 
 
 def _scan(out, *extra, c="0.2:5:12", Y="0.05:1.6:8", steps="120"):
@@ -68,13 +69,13 @@ def test_scan_names_nan_and_infinity_with_the_option(tmp_path, option, spec, wha
 def test_scan_summary_separates_kernel_time_from_store_io(tmp_path, monkeypatch):
     """Slow the store down by a known 0.25 s per chunk: it must show up as I/O, not compute."""
     delay, chunks = 0.25, 3
-    write = scan_grid._ZarrStore.write
+    write = scan_grids._ZarrStore.write
 
     def slow_write(self, k, data):
         time.sleep(delay)
         return write(self, k, data)
 
-    monkeypatch.setattr(scan_grid._ZarrStore, "write", slow_write)
+    monkeypatch.setattr(scan_grids._ZarrStore, "write", slow_write)
     res = _scan(tmp_path, "--chunk-size", "32", c="0.2:5:12", Y="0.05:1.6:8", steps="200")
     assert res.exit_code == 0, res.output
     t = json.loads((tmp_path / "summary.json").read_text())["timing"]

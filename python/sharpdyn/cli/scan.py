@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -76,8 +77,8 @@ def _finite(values: list[float], name: str, text: str) -> list[float]:
               help="Replace the data of a different scan already in --out (without it such a folder is refused; "
                    "the same scan resumes).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chunk_size, fmt, heatmaps, threads, out_dir,
-         overwrite, progress) -> None:
+def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chunk_size, fmt, heatmaps, threads,
+         out_dir, overwrite, progress) -> None:
     """Phase scan of the UV model: regimes over a grid of learning rates and initialisations.
 
     Example (the normalised plane, one picture for every width):
@@ -122,8 +123,9 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
     out_dir.mkdir(parents=True, exist_ok=True)
     t_out = time.perf_counter()
     if fmt == "npz":
-        np.savez_compressed(out_dir / "scan.npz", **{k: ds[k].values for k in ds.data_vars},
-                            **{f"coord_{k}": ds[k].values for k in ds.dims})
+        arrays: dict[str, Any] = {str(k): ds[k].values for k in ds.data_vars}
+        arrays.update({f"coord_{k}": ds[k].values for k in ds.dims})
+        np.savez_compressed(out_dir / "scan.npz", **arrays)
     npz_seconds = time.perf_counter() - t_out
     t_fig = time.perf_counter()
     files = []
@@ -139,6 +141,7 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
             files.append(f"heatmap_{q}.png")
     figures_seconds = time.perf_counter() - t_fig
     codes = ds["regime"].values
+    lr_run = np.asarray(_scan.learning_rate(ds), dtype=np.float64)  # as the scan computed and ran it
     computed = int(timings["computed_points"])
     compute_s = float(timings["compute_seconds"])
     summary = {
@@ -157,6 +160,7 @@ def scan(c, lr, Y, f0, g0, ntk0, y, width, param, r, x0, steps, model, seed, chu
         },
         "axes": {k: [float(np.min(ds[k])), float(np.max(ds[k])), int(ds.sizes[k])] for k in ds["regime"].dims},
         "fixed": {k: (v if isinstance(v, str) else float(v)) for k, v in fixed.items()},
+        "lr": [float(np.min(lr_run)), float(np.max(lr_run))],  # the learning rates run (lr = c / ntk0 from --c)
         "regime_fractions": {name: float(np.mean(codes == i)) for i, name in enumerate(regimes.REGIMES)},
         "data": "scan.zarr" if fmt == "zarr" else "scan.npz", "figures": files,
     }

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..regimes import REGIMES
+from ..scan.grids import learning_rate
 
 REGIME_COLORS: dict[str, str] = {
     "divergence": "#3b3b3b",
@@ -38,9 +39,11 @@ AXIS_LABELS: dict[str, str] = {
 }
 
 DERIVED: dict[str, tuple[str, Any]] = {
-    "lr_final_sharpness": ("η × final sharpness (2 = edge of stability)", lambda ds: ds["lr"] * ds["final_sharpness"]),
+    "lr_final_sharpness": ("η × final sharpness (2 = edge of stability)",
+                           lambda ds: learning_rate(ds) * ds["final_sharpness"]),
     "peak_loss_ratio": ("catapult peak loss / initial loss", lambda ds: ds["max_loss"] / ds["initial_loss"]),
-    "time_to_converge": ("steps to converge (L ≤ 1e-10 L₀)", lambda ds: ds["converged_at"].where(ds["converged_at"] >= 0)),
+    "time_to_converge": ("steps to converge (L ≤ 1e-10 L₀)",
+                         lambda ds: ds["converged_at"].where(ds["converged_at"] >= 0)),
 }
 """Quantities :func:`plot_heatmap` derives from a scan by name (label, function)."""
 
@@ -52,14 +55,6 @@ def _plane(ds: Any) -> tuple[str, str | None]:
     if len(dims) == 2:
         return dims[0], dims[1]
     raise ValueError(f"a figure needs a 1-D or 2-D scan; select a plane first (dims {dims})")
-
-
-def _lr_field(ds: Any) -> Any:
-    if "lr" in ds:
-        return ds["lr"]
-    if int(ds.attrs.get("normalized", 0)) == 1 or ds.attrs.get("model") == "cubic":
-        return ds["regime"] * 0 + 1.0  # map units: the learning rate is 1
-    raise ValueError("the scan has no learning-rate field")
 
 
 def _mesh(ax, ds, field, xdim, ydim, **kw):
@@ -169,7 +164,8 @@ class _Coordinate:
         self.values = values
 
 
-def plot_heatmap(ds: Any, quantity: str, *, log: bool = False, title: str | None = None, cmap: str = "viridis") -> Figure:
+def plot_heatmap(ds: Any, quantity: str, *, log: bool = False, title: str | None = None,
+                 cmap: str = "viridis") -> Figure:
     """Heat map of a per-point variable of the scan, or of a derived quantity named in
     :data:`DERIVED` (``"lr_final_sharpness"``, ``"peak_loss_ratio"``,
     ``"time_to_converge"``). Diverged points are left blank. ``log`` uses a log colour scale."""
@@ -178,10 +174,7 @@ def plot_heatmap(ds: Any, quantity: str, *, log: bool = False, title: str | None
     xdim, ydim = _plane(ds)
     if quantity in DERIVED:
         label, fn = DERIVED[quantity]
-        if quantity == "lr_final_sharpness":
-            field = _lr_field(ds) * ds["final_sharpness"]
-        else:
-            field = fn(ds)
+        field = fn(ds)
     elif quantity in ds:
         label, field = quantity.replace("_", " "), ds[quantity]
     else:

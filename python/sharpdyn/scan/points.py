@@ -1,4 +1,4 @@
-"""Phase scans of the UV model: millions of independent runs per second.
+"""Point-wise phase scans: millions of independent runs per call, kept as per-point statistics.
 
 :func:`uv` runs the exact function-space map of :mod:`sharpdyn.uv` from every point of
 broadcast arrays ``(lr, ntk0, f0)`` (plus ``width``, ``x``, ``y``) in a compiled, blocked,
@@ -6,22 +6,12 @@ SIMD and OpenMP kernel that keeps only per-point statistics, never the orbit, an
 each point with the regimes of :mod:`sharpdyn.regimes`. The arithmetic is that of
 :func:`sharpdyn.uv.iterate` operation for operation, so a scan point's regime, final state
 and divergence step equal those of a single recorded run from the same inputs, bit for
-bit, whatever the thread count, chunking or instruction set.
+bit, whatever the thread count, chunking or instruction set. :func:`uv_normalized` runs the
+one-parameter normalised map, :func:`cubic` the cubic map of :mod:`sharpdyn.cubic`.
 
-:func:`cubic` scans the cubic map of :mod:`sharpdyn.cubic` (GD on a sub-quadratic loss) the
-same way, over ``(r, x0)``.
-
-:func:`grid` (in :mod:`sharpdyn.scan_grid`) builds labelled scans over named axes on top
-of :func:`uv`, with chunking, progress bars, resumable Zarr stores and Dask clusters.
-
-Example::
-
-    import numpy as np
-    from sharpdyn import scan
-
-    c = np.array([1.0, 3.0, 4.5])
-    res = scan.uv(c, 1.0, 0.0, width=2**20, y=1.0, steps=2000)  # lr = c / ntk0 with ntk0 = 1
-    res.regime_names  # ['lazy', 'catapult', 'divergence']
+:func:`run_flat` and :func:`run_cubic_flat` are the kernels on validated flat arrays, which
+the grid scans of :mod:`sharpdyn.scan.grids` call chunk by chunk. This module imports
+:mod:`sharpdyn.scan.statistics` and nothing else of :mod:`sharpdyn.scan`.
 """
 
 from __future__ import annotations
@@ -30,12 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from . import _core
-from . import parameterization as _param
-from . import regimes as _regimes
-from .simd import ISAS, available_isas, default_isa, isa_arg
-from .validation import (
+from .. import _core
+from .. import parameterization as _param
+from .. import regimes as _regimes
+from ..simd import isa_arg
+from ..validation import (
     as_float_array,
     check_allocation,
     nonnegative_array,
@@ -44,34 +35,10 @@ from .validation import (
     product,
     threads_arg,
 )
+from .statistics import MAP_LR, ScanStatistics, criteria_arg, labelled_statistics
 
-__all__ = ["ISAS", "CubicScan", "UVScan", "available_isas", "cubic", "default_isa", "grid", "uv", "uv_normalized"]
-
-@dataclass(frozen=True)
-class ScanStatistics:
-    """Per-point statistics every grid scan keeps (see :class:`UVScan` for their meaning)."""
-
-    diverged: np.ndarray
-    diverged_at: np.ndarray
-    converged_at: np.ndarray
-    initial_loss: np.ndarray
-    max_loss: np.ndarray
-    final_loss: np.ndarray
-    initial_sharpness: np.ndarray
-    final_sharpness: np.ndarray
-    min_sharpness: np.ndarray
-    max_sharpness: np.ndarray
-    late_edge_ratio: np.ndarray
-    late_loss_increase: np.ndarray
-    regime: np.ndarray
-    steps: int
-    sharpness_every: int
-    criteria: _regimes.RegimeCriteria
-
-    @property
-    def regime_names(self) -> np.ndarray:
-        """Regime names (array of ``str``, same shape)."""
-        return np.asarray(_regimes.names(self.regime))
+__all__ = ["SCAN_BYTES_PER_POINT", "CubicScan", "UVScan", "check_scan_size", "cubic", "run_cubic_flat", "run_flat",
+           "uv", "uv_normalized"]
 
 
 @dataclass(frozen=True)
@@ -103,25 +70,28 @@ class UVScan(ScanStatistics):
     regime:
         Codes into :data:`sharpdyn.regimes.REGIMES` (int8); see :attr:`regime_names`.
     lr, ntk0, f0, kappa, y:
-        The inputs, broadcast to the result shape (``kappa = width^-(1-s) x^2``).
+        The inputs, broadcast to the result shape (``kappa = width^-(1-s) x^2``). ``lr`` is
+        the learning rate the kernel ran with (:data:`~sharpdyn.scan.statistics.MAP_LR` for
+        :func:`uv_normalized`); ``late_edge_ratio`` and the labels were computed from it, and
+        so should anything derived from this result (e.g. ``lr * final_sharpness``).
     steps, sharpness_every, criteria:
         Run length, sharpness sampling and the regime criteria used.
     """
 
-    f: np.ndarray
-    ntk: np.ndarray
-    lr: np.ndarray
-    ntk0: np.ndarray
-    f0: np.ndarray
-    kappa: np.ndarray
-    y: np.ndarray
+    f: NDArray[np.float64]
+    ntk: NDArray[np.float64]
+    lr: NDArray[np.float64]
+    ntk0: NDArray[np.float64]
+    f0: NDArray[np.float64]
+    kappa: NDArray[np.float64]
+    y: NDArray[np.float64]
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.f.shape
 
     @property
-    def c(self) -> np.ndarray:
+    def c(self) -> NDArray[np.float64]:
         """Normalised learning rate ``c = lr * ntk0``."""
         return self.lr * self.ntk0
 
@@ -133,28 +103,6 @@ class UVScan(ScanStatistics):
             late_edge_ratio=self.late_edge_ratio, late_loss_increase=self.late_loss_increase,
             diverged=self.diverged, lr=self.lr,
         )
-
-
-_KERNEL_STATISTICS = ("diverged_at", "converged_at", "initial_loss", "max_loss", "final_loss",
-                      "initial_sharpness", "final_sharpness", "min_sharpness", "max_sharpness")
-
-
-def _labelled_statistics(raw: dict[str, np.ndarray], lr: np.ndarray,
-                         criteria: _regimes.RegimeCriteria) -> dict[str, np.ndarray]:
-    """The :class:`ScanStatistics` fields from a grid kernel's output: its per-point
-    statistics, the late-window values of :func:`sharpdyn.regimes.summarize` and the labels."""
-    diverged = raw["diverged_at"] >= 0
-    late_edge = lr * raw["late_max_sharpness"] / 2.0  # as regimes.summarize
-    increase = raw["late_loss_increase"].astype(bool)
-    summary = _regimes.RegimeSummary(
-        initial_loss=raw["initial_loss"], max_loss=raw["max_loss"], final_loss=raw["final_loss"],
-        initial_sharpness=raw["initial_sharpness"], final_sharpness=raw["final_sharpness"],
-        late_edge_ratio=late_edge, late_loss_increase=increase, diverged=diverged, lr=lr,
-    )
-    out = {k: raw[k] for k in _KERNEL_STATISTICS}
-    out.update(diverged=diverged, late_edge_ratio=late_edge, late_loss_increase=increase,
-               regime=_regimes.label_codes(summary, criteria))
-    return out
 
 
 SCAN_BYTES_PER_POINT = 176
@@ -170,42 +118,38 @@ def check_scan_size(shape: tuple[int, ...], names: str) -> None:
 
 
 def run_flat(
-    lr: np.ndarray,
-    ntk0: np.ndarray,
-    f0: np.ndarray,
-    kappa: np.ndarray,
-    y: np.ndarray,
+    lr: NDArray[np.float64],
+    ntk0: NDArray[np.float64],
+    f0: NDArray[np.float64],
+    kappa: NDArray[np.float64],
+    y: NDArray[np.float64],
     *,
     steps: int,
     sharpness_every: int = 1,
     criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
     threads: int = 0,
     isa: str = "auto",
-) -> dict[str, np.ndarray]:
+) -> dict[str, NDArray[Any]]:
     """The kernel on validated 1-D float64 arrays of equal length; a dict of per-point
-    arrays with the fields of :class:`UVScan` (no inputs). Used by :func:`uv` and by the
-    chunked grid scans."""
-    flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (f0, ntk0, lr, kappa, y)]
+    arrays with the fields of :class:`UVScan` (no inputs). The statistics and labels are
+    computed with the ``lr`` given here, the one the kernel ran with. Used by :func:`uv`
+    and by the chunked grid scans."""
+    flat_lr, flat_ntk0, flat_f0, flat_kappa, flat_y = (
+        np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (lr, ntk0, f0, kappa, y))
     window = _regimes.late_window(steps + 1, criteria)
-    raw = _core.uv_scan(*flat, steps, window, sharpness_every, criteria.converged_rtol,
-                        _regimes.LOSS_INCREASE_RTOL, threads, isa)
-    return {"f": raw["f"], "ntk": raw["ntk"], **_labelled_statistics(raw, flat[2], criteria)}
-
-
-def _criteria_arg(criteria: Any) -> _regimes.RegimeCriteria:
-    if not isinstance(criteria, _regimes.RegimeCriteria):
-        raise TypeError(f"criteria must be a sharpdyn.regimes.RegimeCriteria, got {type(criteria).__name__}")
-    return criteria
+    raw = _core.uv_scan(flat_f0, flat_ntk0, flat_lr, flat_kappa, flat_y, steps, window, sharpness_every,
+                        criteria.converged_rtol, _regimes.LOSS_INCREASE_RTOL, threads, isa)
+    return {"f": raw["f"], "ntk": raw["ntk"], **labelled_statistics(raw, flat_lr, criteria)}
 
 
 def uv(
-    lr: Any,
-    ntk0: Any,
-    f0: Any,
+    lr: ArrayLike,
+    ntk0: ArrayLike,
+    f0: ArrayLike,
     *,
-    width: Any,
-    x: Any = 1.0,
-    y: Any = 1.0,
+    width: ArrayLike,
+    x: ArrayLike = 1.0,
+    y: ArrayLike = 1.0,
     param: _param.Param = "sp",
     steps: int,
     threads: int | None = None,
@@ -233,8 +177,8 @@ def uv(
     sharpness_every:
         ``min_sharpness`` / ``max_sharpness`` and ``converged_at`` sample every this many
         steps (and the last step). 1 (default) samples every step; larger values skip a
-        square root and a convergence test per step and point. The regime label never depends on it (it uses every step of the late
-        window).
+        square root and a convergence test per step and point. The regime label never
+        depends on it (it uses every step of the late window).
     criteria:
         Regime thresholds (:class:`sharpdyn.regimes.RegimeCriteria`).
     isa:
@@ -248,7 +192,7 @@ def uv(
     """
     steps = positive_int(steps, "steps")
     sharpness_every = positive_int(sharpness_every, "sharpness_every")
-    criteria = _criteria_arg(criteria)
+    criteria = criteria_arg(criteria)
     isa = isa_arg(isa)
     eta = positive_array(lr, "lr")
     lam = nonnegative_array(ntk0, "ntk0")
@@ -276,9 +220,9 @@ def uv(
 
 
 def uv_normalized(
-    c: Any,
-    Y: Any,
-    g0: Any = None,
+    c: ArrayLike,
+    Y: ArrayLike,
+    g0: ArrayLike | None = None,
     *,
     steps: int,
     threads: int | None = None,
@@ -291,9 +235,10 @@ def uv_normalized(
     ``c = lr * ntk0`` (the initial ``z``), ``Y = lr sqrt(kappa) y`` and
     ``g0 = lr sqrt(kappa) (f0 - y)`` (default ``-Y``, i.e. ``f0 = 0``). Every width and
     parameterization with the same ``(c, Y, g0)`` is the same run, so one ``(c, Y)``
-    picture covers them all. The result is a :class:`UVScan` of the map with ``lr = 1``,
-    ``kappa = 1``, target ``Y``: its ``f`` is ``g + Y``, its sharpness is ``lr * S`` and its
-    losses are ``lr^2 kappa L``; the regime labels are invariant under this rescaling.
+    picture covers them all. The result is a :class:`UVScan` of the map with
+    ``lr = MAP_LR = 1``, ``ntk0 = c``, ``kappa = 1``, target ``Y``: its ``f`` is ``g + Y``, its
+    sharpness is ``lr * S`` and its losses are ``lr^2 kappa L``; the regime labels are
+    invariant under this rescaling.
     """
     cc = positive_array(c, "c")
     YY = as_float_array(Y, "Y")
@@ -304,7 +249,7 @@ def uv_normalized(
         raise ValueError(f"c, Y, g0 must broadcast together: {exc}") from exc
     check_scan_size(shape, "c, Y, g0")
     cc, YY, gg = np.broadcast_arrays(cc, YY, gg)
-    return uv(1.0, cc, gg + YY, width=1.0, x=1.0, y=YY, param="sp", steps=steps, threads=threads,
+    return uv(MAP_LR, cc, gg + YY, width=1.0, x=1.0, y=YY, param="sp", steps=steps, threads=threads,
               sharpness_every=sharpness_every, criteria=criteria, isa=isa)
 
 
@@ -313,42 +258,49 @@ class CubicScan(ScanStatistics):
     """Per-point results of a cubic-map scan (:func:`cubic`); arrays of the broadcast shape.
 
     Loss and sharpness are in the map's own units, as :func:`sharpdyn.cubic.loss` and
-    :func:`sharpdyn.cubic.sharpness` (``lr * L''``, so the edge of stability is 2); the
+    :func:`sharpdyn.cubic.sharpness` (``lr * L''`` with ``lr =``
+    :data:`~sharpdyn.scan.statistics.MAP_LR`, so the edge of stability is 2); the
     fields mean what they mean in :class:`UVScan`, with ``x`` the final state (``+-inf``
     where diverged, i.e. ``|x|`` beyond ``max(1e6 (|x0| + 1), 2 sqrt(1 + 1/|r|))``).
     """
 
-    x: np.ndarray
-    r: np.ndarray
-    x0: np.ndarray
+    x: NDArray[np.float64]
+    r: NDArray[np.float64]
+    x0: NDArray[np.float64]
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.x.shape
 
+    @property
+    def lr(self) -> float:
+        """The learning rate of the map's units, :data:`~sharpdyn.scan.statistics.MAP_LR`,
+        with which ``late_edge_ratio`` and the labels were computed."""
+        return MAP_LR
+
 
 def run_cubic_flat(
-    r: np.ndarray,
-    x0: np.ndarray,
+    r: NDArray[np.float64],
+    x0: NDArray[np.float64],
     *,
     steps: int,
     sharpness_every: int = 1,
     criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
     threads: int = 0,
     isa: str = "auto",
-) -> dict[str, np.ndarray]:
+) -> dict[str, NDArray[Any]]:
     """The cubic-map kernel on validated 1-D arrays; a dict with the fields of :class:`CubicScan`."""
     rr = np.ascontiguousarray(r, dtype=np.float64).ravel()
     xx = np.ascontiguousarray(x0, dtype=np.float64).ravel()
     window = _regimes.late_window(steps + 1, criteria)
     raw = _core.cubic_scan(rr, xx, steps, window, sharpness_every, criteria.converged_rtol,
                            _regimes.LOSS_INCREASE_RTOL, threads, isa)
-    return {"x": raw["x"], **_labelled_statistics(raw, np.ones_like(rr), criteria)}  # map units: lr = 1
+    return {"x": raw["x"], **labelled_statistics(raw, np.full_like(rr, MAP_LR), criteria)}
 
 
 def cubic(
-    r: Any,
-    x0: Any,
+    r: ArrayLike,
+    x0: ArrayLike,
     *,
     steps: int,
     threads: int | None = None,
@@ -367,7 +319,7 @@ def cubic(
     """
     steps = positive_int(steps, "steps")
     sharpness_every = positive_int(sharpness_every, "sharpness_every")
-    criteria = _criteria_arg(criteria)
+    criteria = criteria_arg(criteria)
     isa = isa_arg(isa)
     rr = as_float_array(r, "r")
     xx = as_float_array(x0, "x0")
@@ -382,10 +334,3 @@ def cubic(
     arrays = {name: value.reshape(rr.shape) for name, value in out.items()}
     return CubicScan(**arrays, r=np.array(rr, dtype=np.float64), x0=np.array(xx, dtype=np.float64), steps=steps,
                      sharpness_every=sharpness_every, criteria=criteria)
-
-
-def grid(*args: Any, **kwargs: Any):
-    """Labelled scan over named axes; see :func:`sharpdyn.scan_grid.grid`."""
-    from .scan_grid import grid as _grid
-
-    return _grid(*args, **kwargs)

@@ -1,8 +1,8 @@
 """Labelled phase scans over named axes, chunked, resumable and distributable.
 
 :func:`grid` runs :func:`sharpdyn.scan.uv` (or real parameter-space gradient descent,
-``model="weights"``) over the Cartesian product of named axes and returns an
-``xarray.Dataset`` with one coordinate per axis and one variable per per-point quantity.
+``model="weights"``, or the cubic map) over the Cartesian product of named axes and returns
+an ``xarray.Dataset`` with one coordinate per axis and one variable per per-point quantity.
 
 Axes (each a 1-D array of values; any name not given as an axis is a fixed keyword):
 
@@ -20,6 +20,13 @@ atomically, then the chunk is marked done), so an interrupted scan resumes where
 stopped; ``client=`` (a ``dask.distributed.Client``) maps chunks to workers. Every point
 is independent and computed by the same code, so the result is identical, bit for bit,
 whatever the chunking, thread count, resumption or cluster.
+
+The learning rate is computed once per chunk (``lr = c / ntk0`` when the scan is given
+``c``; :data:`~sharpdyn.scan.statistics.MAP_LR` for the maps in their own units), run with,
+and carried into the Dataset; :func:`learning_rate` is how figures and summaries read it.
+
+This module imports :mod:`sharpdyn.scan.points` and :mod:`sharpdyn.scan.statistics`, never
+the other way round.
 """
 
 from __future__ import annotations
@@ -31,15 +38,15 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from . import parameterization as _param
-from . import regimes as _regimes
-from .scan import run_cubic_flat, run_flat
-from .simd import isa_arg
-from .validation import (
+from .. import parameterization as _param
+from .. import regimes as _regimes
+from ..simd import isa_arg
+from ..validation import (
     as_float_array,
     check_allocation,
     check_disk,
@@ -47,8 +54,16 @@ from .validation import (
     product,
     threads_arg,
 )
+from .points import run_cubic_flat, run_flat
+from .statistics import MAP_LR, criteria_arg, series_statistics
 
-__all__ = ["CUBIC_AXES", "FIELDS", "NORMALIZED_AXES", "PHYSICAL_AXES", "GridSpec", "grid", "grid_spec"]
+if TYPE_CHECKING:
+    import xarray
+    import zarr
+
+__all__ = ["CUBIC_AXES", "FIELDS", "GRID_BYTES_PER_POINT", "NORMALIZED_AXES", "PHYSICAL_AXES",
+           "STORE_BYTES_PER_POINT", "GridSpec", "check_grid_size", "compute_chunk", "grid", "grid_spec",
+           "learning_rate"]
 
 PHYSICAL_AXES: tuple[str, ...] = ("lr", "c", "ntk0", "f0", "y", "width", "x", "param")
 NORMALIZED_AXES: tuple[str, ...] = ("c", "Y", "g0")
@@ -67,7 +82,7 @@ STORE_BYTES_PER_POINT = 128
 """Disk one grid point may take in a Zarr store (every variable uncompressed; an upper bound)."""
 
 _DEFAULTS = {"ntk0": 1.0, "f0": 0.0, "y": 1.0, "x": 1.0, "param": 0.0}
-_STORE_FORMAT = "sharpdyn.scan_grid/1"
+_STORE_FORMAT = "sharpdyn.scan_grid/1"  # the store format's name, kept so that stores written before resume
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,7 @@ class GridSpec:
         }
         return json.dumps(d, sort_keys=True)
 
-    def values(self, name: str, r0: int, r1: int) -> np.ndarray:
+    def values(self, name: str, r0: int, r1: int) -> NDArray[np.float64]:
         """Input ``name`` on rows ``[r0, r1)`` of the grid, broadcast to the chunk shape."""
         shape = (r1 - r0,) + self.shape[1:]
         if name in self.dims:
@@ -141,7 +156,7 @@ class GridSpec:
         return np.broadcast_to(np.float64(dict(self.fixed)[name]), shape)
 
 
-def _axis_values(name: str, values: Any) -> np.ndarray:
+def _axis_values(name: str, values: Any) -> NDArray[np.float64]:
     if name == "param":
         items = [values] if isinstance(values, (str, float, int)) else list(values)
         if len(items) == 0:
@@ -156,7 +171,7 @@ def _axis_values(name: str, values: Any) -> np.ndarray:
     return arr
 
 
-def _check_domain(name: str, arr: np.ndarray) -> None:
+def _check_domain(name: str, arr: NDArray[np.float64]) -> None:
     if name in ("lr", "c", "width") and np.any(arr <= 0):
         raise ValueError(f"{name} must be > 0 everywhere")
     if name == "ntk0" and np.any(arr < 0):
@@ -174,7 +189,7 @@ def _fixed_value(name: str, value: Any) -> float:
 
 
 def grid_spec(
-    axes: Mapping[str, Any],
+    axes: Mapping[str, ArrayLike],
     *,
     steps: int,
     fixed: Mapping[str, Any],
@@ -247,8 +262,7 @@ def grid_spec(
                 values[name] = _DEFAULTS[name]
     steps = positive_int(steps, "steps")
     sharpness_every = positive_int(sharpness_every, "sharpness_every")
-    if not isinstance(criteria, _regimes.RegimeCriteria):
-        raise TypeError(f"criteria must be a sharpdyn.regimes.RegimeCriteria, got {type(criteria).__name__}")
+    criteria = criteria_arg(criteria)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     sigma = _fixed_value("sigma", sigma)
@@ -288,14 +302,31 @@ def check_grid_size(spec: GridSpec, store: str | Path | None = None) -> None:
                    hint=f"{what}; choose a store on a larger disk or scan fewer points")
 
 
-def _function_inputs(spec: GridSpec, r0: int, r1: int) -> tuple[np.ndarray, ...]:
-    """(lr, ntk0, f0, kappa, y) on rows [r0, r1), as :func:`sharpdyn.scan.uv` computes them."""
-    v = lambda name: spec.values(name, r0, r1)
+class FunctionInputs(NamedTuple):
+    """The inputs of the function-space kernel on a chunk (arrays of the chunk's shape)."""
+
+    lr: NDArray[np.float64]
+    ntk0: NDArray[np.float64]
+    f0: NDArray[np.float64]
+    kappa: NDArray[np.float64]
+    y: NDArray[np.float64]
+
+
+def _function_inputs(spec: GridSpec, r0: int, r1: int) -> FunctionInputs:
+    """The kernel inputs on rows [r0, r1), as :func:`sharpdyn.scan.uv` and
+    :func:`sharpdyn.scan.uv_normalized` compute them.
+
+    This is where a scan's learning rate is computed, once: the ``lr`` axis or value, else
+    ``c / ntk0``, and :data:`~sharpdyn.scan.statistics.MAP_LR` for the normalised map (whose
+    ``ntk0`` is ``c``). The kernel runs with it and the Dataset carries it.
+    """
+    def v(name: str) -> NDArray[np.float64]:
+        return spec.values(name, r0, r1)
+
     if spec.normalized:
         c, Y = v("c"), v("Y")
         g0 = -Y if "g0" not in spec.dims and "g0" not in dict(spec.fixed) else v("g0")
-        one = np.ones_like(c)
-        return one, c, g0 + Y, one, Y
+        return FunctionInputs(lr=np.full_like(c, MAP_LR), ntk0=c, f0=g0 + Y, kappa=np.ones_like(c), y=Y)
     width, x, s = v("width"), v("x"), v("param")
     kappa = np.empty(width.shape)
     for s_value in np.unique(s):  # kappa exactly as scan.uv: parameterization.kappa per exponent
@@ -303,10 +334,10 @@ def _function_inputs(spec: GridSpec, r0: int, r1: int) -> tuple[np.ndarray, ...]
         kappa[sel] = _param.kappa(width[sel], x[sel] * x[sel], float(s_value))
     lam = v("ntk0")
     lr = v("lr") if "lr" in spec.dims or "lr" in dict(spec.fixed) else v("c") / lam
-    return lr, lam, v("f0"), kappa, v("y")
+    return FunctionInputs(lr=lr, ntk0=lam, f0=v("f0"), kappa=kappa, y=v("y"))
 
 
-def compute_chunk(spec: GridSpec, k: int) -> dict[str, np.ndarray]:
+def compute_chunk(spec: GridSpec, k: int) -> dict[str, NDArray[Any]]:
     """Per-point results on chunk ``k`` (rows ``spec.chunk_rows(k)``), shaped like the rows.
 
     A pure function of ``(spec, k)``: what :func:`grid` runs locally or on Dask workers.
@@ -314,7 +345,7 @@ def compute_chunk(spec: GridSpec, k: int) -> dict[str, np.ndarray]:
     return _timed_chunk(spec, k)[0]
 
 
-def _timed_chunk(spec: GridSpec, k: int) -> tuple[dict[str, np.ndarray], float]:
+def _timed_chunk(spec: GridSpec, k: int) -> tuple[dict[str, NDArray[Any]], float]:
     """:func:`compute_chunk` and the seconds spent in its kernel calls (the model's runs,
     without input preparation)."""
     r0, r1 = spec.chunk_rows(k)
@@ -331,24 +362,30 @@ def _timed_chunk(spec: GridSpec, k: int) -> tuple[dict[str, np.ndarray], float]:
                              threads=spec.threads, isa=spec.isa)
         kernel = time.perf_counter() - t0
     else:
-        lr, lam, f0, kappa, y = _function_inputs(spec, r0, r1)
+        inputs = _function_inputs(spec, r0, r1)
+        lr = np.ascontiguousarray(inputs.lr).ravel()  # the one learning rate: run with, labelled with, stored
         if np.any(~np.isfinite(lr)):
             raise ValueError("c / ntk0 is not finite: ntk0 must be > 0 where c is given")
         t0 = time.perf_counter()
-        out = run_flat(lr.ravel(), lam.ravel(), f0.ravel(), kappa.ravel(), y.ravel(), steps=spec.steps,
-                       sharpness_every=spec.sharpness_every, criteria=spec.criteria, threads=spec.threads,
-                       isa=spec.isa)
+        out = run_flat(lr, inputs.ntk0.ravel(), inputs.f0.ravel(), inputs.kappa.ravel(), inputs.y.ravel(),
+                       steps=spec.steps, sharpness_every=spec.sharpness_every, criteria=spec.criteria,
+                       threads=spec.threads, isa=spec.isa)
         kernel = time.perf_counter() - t0
-        if not spec.normalized and "lr" not in spec.dims:
-            out["lr"] = np.ascontiguousarray(lr).ravel()
+        if not spec.normalized:
+            out["lr"] = lr  # normalised: the Dataset's attribute "lr" (MAP_LR)
+    if "lr" in spec.dims:
+        out.pop("lr", None)  # the coordinate holds it (model="weights" returned it too)
     return {name: np.asarray(a).reshape(shape) for name, a in out.items()}, kernel
 
 
-def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, np.ndarray]:
-    """Parameter-space GD (sharpdyn.uv.train) from per-point random weights."""
-    from . import uv as _uv
+def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, NDArray[Any]]:
+    """Parameter-space GD (sharpdyn.uv.train) from per-point random weights; ``lr = c / ntk0``
+    is computed here from the drawn ``ntk0`` when ``c`` is given, run with and returned."""
+    from .. import uv as _uv
 
-    v = lambda name: np.ascontiguousarray(spec.values(name, r0, r1)).ravel()
+    def v(name: str) -> NDArray[np.float64]:
+        return np.ascontiguousarray(spec.values(name, r0, r1)).ravel()
+
     width, x, y, s = v("width"), v("x"), v("y"), v("param")
     n_points = width.size
     row = int(np.prod(spec.shape[1:], dtype=np.int64))
@@ -356,7 +393,7 @@ def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, np.ndarray]:
     given_lr = "lr" in spec.dims or "lr" in dict(spec.fixed)
     rate = v("lr") if given_lr else v("c")
     keys = np.stack([width, x, y, s], axis=1)
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, NDArray[Any]] = {}
     for key in np.unique(keys, axis=0):
         sel = np.flatnonzero(np.all(keys == key, axis=1))
         n, xv, yv, sv = int(key[0]), float(key[1]), float(key[2]), float(key[3])
@@ -372,40 +409,11 @@ def _weights_chunk(spec: GridSpec, r0: int, r1: int) -> dict[str, np.ndarray]:
         ntk0 = gam * gam * (np.einsum("bn,bn->b", h, h) + np.einsum("bn,bn->b", w, w) * xv * xv)
         lr = rate[sel] if given_lr else rate[sel] / ntk0
         tr = _uv.train(u, w, lr=lr, steps=spec.steps, x=xv, y=yv, param=sv, threads=spec.threads or None)
-        part = _series_statistics(tr, spec)
+        part = series_statistics(tr, sharpness_every=spec.sharpness_every, criteria=spec.criteria)
         part.update(f0=tr.f[:, 0], ntk0=tr.ntk[:, 0], lr=lr)
         for name, a in part.items():
             out.setdefault(name, np.empty(n_points, dtype=a.dtype))[sel] = a
     return out
-
-
-def _series_statistics(tr: Any, spec: GridSpec) -> dict[str, np.ndarray]:
-    """The scan's per-point fields from recorded runs (batch, steps + 1)."""
-    crit = spec.criteria
-    summary = _regimes.summarize(tr.loss, tr.sharpness, lr=tr.lr, diverged=tr.diverged, criteria=crit)
-    B, T1 = tr.loss.shape
-    last = np.where(tr.diverged, tr.diverged_at - 1, T1 - 1)
-    idx = np.arange(B)
-    sampled = np.arange(T1) % spec.sharpness_every == 0
-    sampled[-1] = True
-    with np.errstate(invalid="ignore"):
-        S = np.where(sampled & np.isfinite(tr.sharpness), tr.sharpness, np.nan)
-        df = np.abs(tr.f - tr.y)
-        above = ~(df <= math.sqrt(crit.converged_rtol) * df[:, :1]) & sampled
-    above[:, 0] = df[:, 0] > math.sqrt(crit.converged_rtol) * df[:, 0]
-    last_above = np.where(above.any(axis=1), T1 - 1 - np.argmax(above[:, ::-1], axis=1), -1)
-    converged_at = np.where(~tr.diverged & (last_above < T1 - 1), last_above + 1, -1)
-    f_last = tr.f[idx, last]
-    return {
-        "f": np.where(tr.diverged, np.inf, f_last), "ntk": np.where(tr.diverged, np.inf, tr.ntk[idx, last]),
-        "diverged": tr.diverged, "diverged_at": tr.diverged_at, "converged_at": converged_at,
-        "initial_loss": summary.initial_loss, "max_loss": summary.max_loss, "final_loss": summary.final_loss,
-        "initial_sharpness": summary.initial_sharpness, "final_sharpness": summary.final_sharpness,
-        "min_sharpness": np.nanmin(S, axis=1), "max_sharpness": np.nanmax(S, axis=1),
-        "late_edge_ratio": np.where(tr.diverged, np.nan, summary.late_edge_ratio),
-        "late_loss_increase": summary.late_loss_increase & ~tr.diverged,
-        "regime": _regimes.label_codes(summary, crit),
-    }
 
 
 # ----------------------------------------------------------------------------------- store
@@ -436,25 +444,34 @@ class _ZarrStore:
             self.group.create_array("done", shape=(spec.n_chunks,), chunks=(1,), dtype="uint8", fill_value=0,
                                     dimension_names=("chunk",))
 
-    def done(self) -> np.ndarray:
-        return np.asarray(self.group["done"][:], dtype=bool)
+    def _array(self, name: str) -> zarr.Array:
+        """The group's array ``name``."""
+        import zarr
 
-    def write(self, k: int, data: Mapping[str, np.ndarray]) -> None:
+        arr = self.group[name]
+        if not isinstance(arr, zarr.Array):
+            raise ValueError(f"store {self.path!r}: {name!r} is a group, not an array of the scan")
+        return arr
+
+    def done(self) -> NDArray[np.bool_]:
+        return np.asarray(self._array("done")[:], dtype=bool)
+
+    def write(self, k: int, data: Mapping[str, NDArray[Any]]) -> None:
         r0, r1 = self.spec.chunk_rows(k)
         chunks = (self.spec.rows_per_chunk,) + self.spec.shape[1:]
         for name, a in data.items():
             if name not in self.group:
                 self.group.create_array(name, shape=self.spec.shape, chunks=chunks, dtype=a.dtype,
                                         fill_value=_fill(a.dtype), dimension_names=self.spec.dims)
-            self.group[name][r0:r1] = a
-        self.group["done"][k] = 1
+            self._array(name)[r0:r1] = a
+        self._array("done")[k] = 1
 
-    def read(self, k: int) -> dict[str, np.ndarray]:
+    def read(self, k: int) -> dict[str, NDArray[Any]]:
         r0, r1 = self.spec.chunk_rows(k)
         skip = {"done", *self.spec.dims}
         return {name: np.asarray(arr[r0:r1]) for name, arr in self.group.arrays() if name not in skip}
 
-    def finalize(self, ds: Any) -> None:
+    def finalize(self, ds: xarray.Dataset) -> None:
         """Write the coordinates and attributes of the finished scan ``ds`` and consolidate
         the metadata, so that a plain ``xarray.open_zarr(path)`` opens it as ``ds``."""
         import zarr
@@ -462,13 +479,14 @@ class _ZarrStore:
         for dim in self.spec.dims:
             values = np.asarray(ds[dim].values, dtype=np.float64)
             if dim in self.group:
-                if not np.array_equal(np.asarray(self.group[dim][:]), values):
+                if not np.array_equal(np.asarray(self._array(dim)[:]), values):
                     raise ValueError(f"store {self.path!r}: array {dim!r} is not the coordinate of the scan")
                 continue
             arr = self.group.create_array(dim, shape=values.shape, chunks=values.shape, dtype="float64",
                                           fill_value=np.nan, dimension_names=(dim,))
             arr[:] = values
-        for name, var in ds.data_vars.items():
+        for key, var in ds.data_vars.items():
+            name = str(key)
             if var.attrs and name in self.group:
                 self.group[name].attrs.update(_json_attrs(var.attrs))
         self.group.attrs.update(_json_attrs(ds.attrs))
@@ -485,7 +503,7 @@ def _json_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.tolist() if isinstance(v, (np.ndarray, np.generic)) else v) for k, v in attrs.items()}
 
 
-def _fill(dtype: np.dtype) -> Any:
+def _fill(dtype: np.dtype[Any]) -> Any:
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return np.nan
@@ -498,21 +516,21 @@ def _fill(dtype: np.dtype) -> Any:
 
 
 def grid(
-    axes: Mapping[str, Any],
+    axes: Mapping[str, ArrayLike],
     *,
     steps: int,
-    lr: Any = None,
-    c: Any = None,
-    ntk0: Any = None,
-    f0: Any = None,
-    y: Any = None,
-    width: Any = None,
-    x: Any = None,
-    param: Any = None,
-    Y: Any = None,
-    g0: Any = None,
-    r: Any = None,
-    x0: Any = None,
+    lr: float | None = None,
+    c: float | None = None,
+    ntk0: float | None = None,
+    f0: float | None = None,
+    y: float | None = None,
+    width: float | None = None,
+    x: float | None = None,
+    param: _param.Param | None = None,
+    Y: float | None = None,
+    g0: float | None = None,
+    r: float | None = None,
+    x0: float | None = None,
     model: str = "function",
     seed: int = 0,
     sigma: float = 1.0,
@@ -526,7 +544,7 @@ def grid(
     isa: str = "auto",
     on_chunk: Callable[[int], None] | None = None,
     timings: dict[str, float] | None = None,
-):
+) -> xarray.Dataset:
     """Scan the UV model over the Cartesian product of named axes.
 
     Parameters
@@ -578,9 +596,13 @@ def grid(
     -------
     xarray.Dataset
         Dimensions ``axes`` (``param`` as the exponent ``s``), variables :data:`FIELDS`
-        (``regime`` as codes with CF ``flag_values``/``flag_meanings``), plus ``lr`` when
-        it is derived from ``c``, and ``f0``/``ntk0`` for ``model="weights"``. Attributes
-        record the fixed inputs, ``steps``, the model and the criteria.
+        (``regime`` as codes with CF ``flag_values``/``flag_meanings``), plus ``lr`` (the
+        learning rate every point ran with, computed once from ``c`` and ``ntk0`` when the
+        scan is given ``c``) unless ``lr`` is an axis, and ``f0``/``ntk0`` for
+        ``model="weights"``. Attributes record the fixed inputs, ``steps``, the model and the
+        criteria, and, for the maps run in their own units (normalised and cubic scans), the
+        attribute ``lr`` (:data:`~sharpdyn.scan.statistics.MAP_LR`). :func:`learning_rate`
+        reads the learning rate of any of them.
 
     Raises
     ------
@@ -607,13 +629,13 @@ def grid(
     spent["store_seconds"] += time.perf_counter() - t0
     if zstore is not None and not done.all():
         left = product(*spec.shape) * int((~done).sum()) // spec.n_chunks
-        check_disk(STORE_BYTES_PER_POINT * left, "store", store,
+        check_disk(STORE_BYTES_PER_POINT * left, "store", zstore.path,
                    hint="the chunks still to do would not fit; choose a store on a larger disk")
-    results: dict[int, dict[str, np.ndarray]] = {}
+    results: dict[int, dict[str, NDArray[Any]]] = {}
     todo = [k for k in range(spec.n_chunks) if not done[k]]
     row = int(np.prod(spec.shape[1:], dtype=np.int64))
 
-    def finish(k: int, data: dict[str, np.ndarray], kernel_seconds: float) -> None:
+    def finish(k: int, data: dict[str, NDArray[Any]], kernel_seconds: float) -> None:
         spent["compute_seconds"] += kernel_seconds
         r0, r1 = spec.chunk_rows(k)
         spent["computed_points"] += (r1 - r0) * row
@@ -656,6 +678,8 @@ def grid(
     ds.attrs.update(steps=spec.steps, model=spec.model, normalized=int(spec.normalized),
                     sharpness_every=spec.sharpness_every, criteria=json.dumps(asdict(spec.criteria)),
                     seed=spec.seed, sigma=spec.sigma)
+    if spec.normalized or spec.model == "cubic":
+        ds.attrs["lr"] = MAP_LR  # the maps' own units: one learning rate for every point
     if zstore is not None:
         t0 = time.perf_counter()
         zstore.finalize(ds)
@@ -663,3 +687,22 @@ def grid(
     if timings is not None:
         timings.update(spent, wall_seconds=time.perf_counter() - wall0)
     return ds
+
+
+def learning_rate(ds: xarray.Dataset) -> xarray.DataArray | float:
+    """The learning rate every point of a :func:`grid` scan ran with, as the scan computed it:
+    the variable or coordinate ``lr`` (per point), else the attribute ``lr`` of a map run in
+    its own units (:data:`~sharpdyn.scan.statistics.MAP_LR`). Figures and summaries read it
+    here instead of deriving it again (e.g. ``learning_rate(ds) * ds["final_sharpness"]``).
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` holds neither (not a dataset of this version of :func:`grid`).
+    """
+    if "lr" in ds.variables:
+        return ds["lr"]
+    if "lr" in ds.attrs:
+        return float(ds.attrs["lr"])
+    raise ValueError("the scan has no learning rate (neither a variable nor an attribute 'lr'); "
+                     "make it with sharpdyn.scan.grid")
