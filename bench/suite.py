@@ -72,20 +72,25 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, *, clock: Calla
     first.
 
     ``min_sample_s`` > 0 makes every timed sample last at least that long: each function is
-    called once untimed, then in batches of 1, 2, 5, 10, 20, ... calls until a batch lasts
-    ``min_sample_s`` (as ``timeit``'s autorange), and each sample runs that many calls back to back
-    (its seconds per call are recorded). A sample of a few milliseconds on a shared machine
+    called once untimed, then (unless that call took 10 x ``min_sample_s`` or more) in batches of
+    1, 2, 5, 10, 20, ... calls until a batch lasts ``min_sample_s`` (as ``timeit``'s autorange),
+    and each sample runs that many calls back to back (its seconds per call are recorded). A sample of a few milliseconds on a shared machine
     measures the scheduler, not the code: a thread that another process holds off a core resumes
     at a scheduler tick, so on the 2-core development machine under load a 2 ms orbit diagram
     on both cores took 4, 8, 12 or 16 ms, whatever ran before it (Numba, NumPy or a sleep).
     ``calls`` (a dict, if given) receives the calls per sample of each name."""
     out: dict[str, Any] = {}
     number = {name: 1 for name in fns}
+    first: dict[str, float] = {}
     if warmup or min_sample_s > 0:
         for name, fn in fns.items():
+            t0 = clock()
             out[name] = fn()
+            first[name] = clock() - t0
     if min_sample_s > 0:  # calls per sample: 1, 2, 5, 10, 20, ... until a batch lasts min_sample_s
         for name, fn in fns.items():
+            if first[name] >= 10 * min_sample_s:  # a long call (seconds): one per sample, no calibration
+                continue
             k = 1
             for i in range(60):
                 k = (1, 2, 5)[i % 3] * 10 ** (i // 3)
