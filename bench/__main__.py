@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="random starts for the eigenvalue spreads (default 1 quick, 3 full)")
     ap.add_argument("--nets", nargs="+", choices=("mlp", "cnn", "resnet"), default=None,
                     help="networks of the hvp / eig / tracking areas (default all)")
+    ap.add_argument("--min-sample", type=float, default=None, metavar="SECONDS",
+                    help="shortest timed sample of the kernel areas; shorter calls are repeated within a sample "
+                         "(default 0.01 quick, 0.25 full)")
     ap.add_argument("--mnist", type=Path, default=None,
                     help="folder with the MNIST IDX files (default: the subset shipped in tests/data/mnist for "
                          "full runs when present, else, and with --quick, the scikit-learn digits, 8x8)")
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--repeats must be >= 1")
     if args.seeds is not None and args.seeds < 1:
         ap.error("--seeds must be >= 1")
+    if args.min_sample is not None and not (args.min_sample >= 0 and args.min_sample < 60):
+        ap.error("--min-sample must be in [0, 60) seconds")
     if args.mnist is not None and not args.mnist.is_dir():
         ap.error(f"--mnist: {args.mnist} is not a folder")
     shipped = Path(__file__).resolve().parents[1] / "tests" / "data" / "mnist"
@@ -46,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         args.mnist = shipped
     ctx = suite.Context(quick=args.quick, repeats=args.repeats or (2 if args.quick else 5),
                         mnist=args.mnist, seeds=args.seeds or (1 if args.quick else 3),
-                        nets=tuple(args.nets or ("mlp", "cnn", "resnet")))
+                        nets=tuple(args.nets or ("mlp", "cnn", "resnet")),
+                        min_sample_s=args.min_sample if args.min_sample is not None else (0.01 if args.quick else 0.25))
     names = args.only or list(suite.AREAS)
     doc = suite.run_areas(names, ctx, log=lambda s: print(s, file=sys.stderr, flush=True),
                           after_each=lambda partial: suite.write(partial, args.out))  # kept if interrupted

@@ -142,17 +142,21 @@ def suite(ctx: Context, r_min: float = 1.0, r_max: float = 3.0) -> Report:
         fns["Numba parallel"] = lambda: kernel(r, 0.3, T, K)
     else:
         rep.notes.append("Numba not installed: no Numba column")
-    times, out = interleaved(fns, ctx.repeats)
+    calls: dict[str, int] = {}
+    times, out = interleaved(fns, ctx.repeats, min_sample_s=ctx.min_sample_s, calls=calls)
     ref = out["NumPy in place"]
     for name, states in out.items():
         if name != "NumPy in place":
             rep.check(f"{name} vs NumPy in place: mismatching values (identical bits expected)",
                       int(np.count_nonzero(states != ref)), 0, kind="count")
     row = f"{P} r values x {T + K} steps"
-    figs = rep.add_times("wall time", row, times)
-    rep.add_times("map steps per second", row, times, work=P * (T + K - 1), unit="steps/s")
+    figs = rep.add_times("wall time", row, times, calls=calls)
+    rep.add_times("map steps per second", row, times, work=P * (T + K - 1), unit="steps/s", calls=calls)
     best = figs["sharpdyn"]["median"]
     rep.headline("orbit diagram vs NumPy in place", figs["NumPy in place"]["median"] / best, baseline="NumPy")
+    rep.headline("orbit diagram on one thread vs NumPy in place (one thread: the per-core ratio, robust to other "
+                 "jobs on the machine)", figs["NumPy in place"]["median"] / figs["sharpdyn, 1 thread"]["median"],
+                 baseline="NumPy")
     if "Numba parallel" in figs:
         rep.headline("orbit diagram vs Numba parallel", figs["Numba parallel"]["median"] / best, baseline="Numba")
     rep.extra["threads"] = int(_core.max_threads())

@@ -101,16 +101,17 @@ def measure(name: str, ctx: Context, rep: Report) -> dict:
     fns = {"gradient": lambda: torch.autograd.grad(mse(model(X), Y), params)}
     fns.update({key: (lambda f=f: f(v)) for key, f in products.items()})
     reps = 3 if ctx.quick else max(8, 2 * ctx.repeats)
+    calls: dict[str, int] = {}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning)
-        times, out = interleaved(fns, reps, warmup=True)
+        times, out = interleaved(fns, reps, warmup=True, min_sample_s=ctx.min_sample_s, calls=calls)
     for p in params:  # PyHessian leaves graph-attached .grad on the model
         p.grad = None
     scale = float(torch.linalg.vector_norm(reference))
     for key in products:
         err = float(torch.linalg.vector_norm(out[key] - reference)) / scale
         rep.check(f"{name}: HVP of {key} vs sharpdyn default (relative 2-norm)", err, 1e-4)
-    figs = rep.add_times("seconds per product (steady state; gradient for scale)", row, times)
+    figs = rep.add_times("seconds per product (steady state; gradient for scale)", row, times, calls=calls)
     ge_figs = {}
     for key in products:  # per round: the product's time over the gradient's in the same round
         ge_figs[key] = rep.add("gradient-equivalents per HVP (HVP time / gradient time, per round)", row, key,

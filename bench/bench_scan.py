@@ -336,9 +336,11 @@ def suite(ctx: Context) -> Report:
         if numba_scan is not None:
             fns["Numba parallel"] = lambda: numba_scan(*pts, steps, every)
             work["Numba parallel"] = n * steps
-        times, out = interleaved(fns, ctx.repeats)
+        calls: dict[str, int] = {}
+        times, out = interleaved(fns, ctx.repeats, min_sample_s=ctx.min_sample_s, calls=calls)
         row = f"sharpness every {every} step{'s' if every > 1 else ''}"
-        figs = {name: rep.add("point-steps per second", row, name, [work[name] / t for t in ts], "point-steps/s")
+        figs = {name: rep.add("point-steps per second", row, name, [work[name] / t for t in ts], "point-steps/s",
+                              calls_per_sample=calls[name])
                 for name, ts in times.items()}
         mism, err = agreement(kernel(short, every)(), out["NumPy in place"])
         rep.check(f"k={every}: divergence steps, sharpdyn vs NumPy (points differing)", mism, 0, kind="count")
@@ -350,6 +352,8 @@ def suite(ctx: Context) -> Report:
         numpy_rate[every] = figs["NumPy in place"]["median"]
         vs_np = figs["sharpdyn"]["median"] / numpy_rate[every]
         rep.headline(f"scan.uv ({scan.default_isa()}) vs in-place NumPy, {row}", vs_np, baseline="NumPy")
+        rep.headline(f"scan.uv on one thread vs in-place NumPy (one thread: the per-core ratio), {row}",
+                     figs["sharpdyn, 1 thread"]["median"] / numpy_rate[every], baseline="NumPy")
         if numba_scan is not None:
             rep.headline(f"scan.uv vs Numba parallel, {row}", figs["sharpdyn"]["median"] / figs["Numba parallel"]["median"],
                          baseline="Numba")
@@ -358,10 +362,11 @@ def suite(ctx: Context) -> Report:
     for every in (1, 16):
         fns = {isa: (lambda isa=isa: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, y=1.0, steps=steps,
                                              sharpness_every=every, isa=isa)) for isa in scan.available_isas()}
-        times, out = interleaved(fns, ctx.repeats)
+        calls = {}
+        times, out = interleaved(fns, ctx.repeats, min_sample_s=ctx.min_sample_s, calls=calls)
         row = f"sharpness every {every} step{'s' if every > 1 else ''} ({n_isa:,} points)"
         isa_figs = rep.add_times("point-steps per second, each ISA forced (all threads)", row, times,
-                                 work=n_isa * steps, unit="point-steps/s")
+                                 work=n_isa * steps, unit="point-steps/s", calls=calls)
         if every == 1 and "avx2" in isa_figs:
             vs_np = isa_figs["avx2"]["median"] / numpy_rate[1]
             rep.headline("scan.uv with AVX2 forced vs in-place NumPy, sharpness every step", vs_np,

@@ -71,15 +71,17 @@ def suite(ctx: Context) -> Report:
     x = np.linspace(0.5, 1.5, d)
     lr = np.linspace(0.01, 0.2, B)
     g = n**-0.5
+    calls: dict[str, int] = {}
     times, out = interleaved({"sharpdyn": lambda: uv.train(u, v, lr=lr, steps=steps, x=x, y=1.0),
-                              "NumPy": lambda: numpy_train(u, v, x, 1.0, g, lr, steps)}, ctx.repeats)
+                              "NumPy": lambda: numpy_train(u, v, x, 1.0, g, lr, steps)}, ctx.repeats,
+                             min_sample_s=ctx.min_sample_s, calls=calls)
     tr, (F, K) = out["sharpdyn"], out["NumPy"]
     scale = np.abs(F).max() + 1.0
     rep.check("f(t) sharpdyn vs NumPy (max abs / (max|f| + 1))", np.abs(tr.f - F).max() / scale, 1e-10)
     rep.check("NTK(t) sharpdyn vs NumPy", np.max(np.abs(tr.ntk - K) / np.abs(K)), 1e-10)
     row = f"B={B} runs, width {n}, d={d}, {steps} steps"
-    figs = rep.add_times("wall time", row, times)
-    rep.add_times("parameter-steps per second", row, times, work=B * n * d * steps, unit="param-steps/s")
+    figs = rep.add_times("wall time", row, times, calls=calls)
+    rep.add_times("parameter-steps per second", row, times, work=B * n * d * steps, unit="param-steps/s", calls=calls)
     rep.headline("UV GD (uv.train) vs NumPy", figs["NumPy"]["median"] / figs["sharpdyn"]["median"], baseline="NumPy")
     return rep
 

@@ -51,6 +51,9 @@ class Context:
     mnist: Optional[Path] = None
     seeds: int = 3
     nets: tuple[str, ...] = ("mlp", "cnn", "resnet")  # networks of the hvp / eig / tracking areas
+    # shortest timed sample of the kernel areas (uv, scan, chaos, mlp, hvp): short calls are repeated
+    # back to back within a sample (see :func:`interleaved`)
+    min_sample_s: float = 0.25
 
 
 def summary(values: Sequence[float], unit: str) -> dict:
@@ -61,21 +64,53 @@ def summary(values: Sequence[float], unit: str) -> dict:
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, *, clock: Callable[[], float] = time.perf_counter,
-                warmup: bool = False) -> tuple[dict[str, list[float]], dict[str, Any]]:
+                warmup: bool = False, min_sample_s: float = 0.0,
+                calls: dict[str, int] | None = None) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Time every function ``repeats`` times, interleaved (A, B, A, B, ...; the order reversed on
-    every other round so that neither always runs after the other). Returns the seconds of every
-    call per name and the last output per name. ``warmup`` runs each once, untimed, first."""
+    every other round so that neither always runs after the other). Returns the seconds of one
+    call, per repeat and name, and the last output per name. ``warmup`` runs each once, untimed,
+    first.
+
+    ``min_sample_s`` > 0 makes every timed sample last at least that long: each function is
+    called once untimed, then (unless that call took 10 x ``min_sample_s`` or more) in batches of
+    1, 2, 5, 10, 20, ... calls until a batch lasts ``min_sample_s`` (as ``timeit``'s autorange),
+    and each sample runs that many calls back to back (its seconds per call are recorded). A sample of a few milliseconds on a shared machine
+    measures the scheduler, not the code: a thread that another process holds off a core resumes
+    at a scheduler tick, so on the 2-core development machine under load a 2 ms orbit diagram
+    on both cores took 4, 8, 12 or 16 ms, whatever ran before it (Numba, NumPy or a sleep).
+    ``calls`` (a dict, if given) receives the calls per sample of each name."""
     out: dict[str, Any] = {}
-    if warmup:
+    number = {name: 1 for name in fns}
+    first: dict[str, float] = {}
+    if warmup or min_sample_s > 0:
         for name, fn in fns.items():
+            t0 = clock()
             out[name] = fn()
+            first[name] = clock() - t0
+    if min_sample_s > 0:  # calls per sample: 1, 2, 5, 10, 20, ... until a batch lasts min_sample_s
+        for name, fn in fns.items():
+            if first[name] >= 10 * min_sample_s:  # a long call (seconds): one per sample, no calibration
+                continue
+            k = 1
+            for i in range(60):
+                k = (1, 2, 5)[i % 3] * 10 ** (i // 3)
+                t0 = clock()
+                for _ in range(k):
+                    out[name] = fn()
+                if clock() - t0 >= min_sample_s:
+                    break
+            number[name] = k
+    if calls is not None:
+        calls.update(number)
     times: dict[str, list[float]] = {name: [] for name in fns}
     names = list(fns)
     for r in range(repeats):
         for name in (names if r % 2 == 0 else names[::-1]):
+            fn, k = fns[name], number[name]
             t0 = clock()
-            out[name] = fns[name]()
-            times[name].append(clock() - t0)
+            for _ in range(k):
+                out[name] = fn()
+            times[name].append((clock() - t0) / k)
     return times, out
 
 
@@ -126,13 +161,15 @@ class Report:
         return fig
 
     def add_times(self, table: str, row: str, times: dict[str, list[float]], *, work: float | None = None,
-                  unit: str | None = None, **info: Any) -> dict[str, dict]:
+                  unit: str | None = None, calls: dict[str, int] | None = None, **info: Any) -> dict[str, dict]:
         """Figures from :func:`interleaved` times: seconds, or ``work / seconds`` in ``unit``
-        (a rate) when ``work`` is given."""
+        (a rate) when ``work`` is given; ``calls`` (from :func:`interleaved`) is stored as each
+        figure's ``calls_per_sample``."""
         out = {}
         for impl, ts in times.items():
             vals = ts if work is None else [work / t for t in ts]
-            out[impl] = self.add(table, row, impl, vals, unit or "s", **info)
+            extra = {} if calls is None else {"calls_per_sample": calls[impl]}
+            out[impl] = self.add(table, row, impl, vals, unit or "s", **extra, **info)
         return out
 
     def check(self, name: str, error: float, tolerance: float, *, kind: str = "relative") -> None:
@@ -236,7 +273,8 @@ def run_areas(names: Sequence[str], ctx: Context, log: Callable[[str], None] = p
     """Run the areas ``names`` and return the results document (JSON-ready). An area that
     raises is recorded with its error (and the document's ``ok`` is false). ``after_each``
     receives the document so far after every area (to save partial runs)."""
-    doc: dict[str, Any] = {"machine": machine(), "quick": ctx.quick, "repeats": ctx.repeats, "areas": {}}
+    doc: dict[str, Any] = {"machine": machine(), "quick": ctx.quick, "repeats": ctx.repeats,
+                           "min_sample_s": ctx.min_sample_s, "areas": {}}
     for name in names:
         log(f"[bench] {name}: {AREAS[name][1]} ...")
         t0 = time.perf_counter()
@@ -328,6 +366,11 @@ def area_markdown(a: dict) -> list[str]:
                 f = figs.get(impl)
                 cells.append("" if f is None else cell(f) + ("" if unit else f" {f['unit']}"))
             lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        batched = {f["impl"]: f["calls_per_sample"] for figs in t["rows"].values() for f in figs.values()
+                   if f.get("calls_per_sample", 1) > 1}
+        if batched:
+            lines += ["", "Calls per timed sample (short calls repeated back to back; time per call shown): "
+                      + ", ".join(f"{impl} {k}" for impl, k in batched.items()) + "."]
         lines.append("")
     if a["headlines"]:
         lines += ["| headline | ratio | baseline | target |", "| --- | --- | --- | --- |"]
@@ -348,8 +391,10 @@ def markdown(doc: dict) -> str:
     lines = ["# sharpdyn benchmark results (`python -m bench" + (" --quick" if doc["quick"] else "") + "`)", "",
              *machine_markdown(doc["machine"]), "",
              f"Every implementation runs in the same process, {doc['repeats']} repeats interleaved unless a table "
-             "says otherwise; each cell is the median (min–max). Agreement between implementations is asserted "
-             "and listed per area.", ""]
+             "says otherwise; each cell is the median (min–max). In the kernel areas a timed sample lasts at least "
+             f"{doc.get('min_sample_s', 0):g} s (a shorter call is repeated back to back within it, and the time per "
+             "call recorded), so that scheduler ticks on a shared machine do not decide the ratios. Agreement "
+             "between implementations is asserted and listed per area.", ""]
     for a in doc["areas"].values():
         lines += area_markdown(a)
     return "\n".join(lines)

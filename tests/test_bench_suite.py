@@ -96,6 +96,56 @@ def test_specific_agreements_were_checked(quick_run):
             assert checks["hvp"][f"mlp: HVP of {peer} vs sharpdyn default (relative 2-norm)"]["error"] <= 1e-4
 
 
+def test_peers_and_kernels_agree_where_the_suite_says(quick_run):
+    doc, _, _ = quick_run
+    checks = {a: {c["name"]: c for c in doc["areas"][a]["checks"]} for a in doc["areas"]}
+    # dense Hessians: every peer's Hessian equals sharpdyn's, and (Weyl) so does its top eigenvalue
+    for peer in ("sharpdyn mlp.hessian, 1 thread", "torch.autograd.functional.hessian", "torch.func.hessian"):
+        [h] = [c for n, c in checks["mlp"].items() if n.startswith("P=") and f"Hessian, sharpdyn vs {peer} " in n]
+        assert h["error"] <= 1e-10 == h["tolerance"]
+        [w] = [c for n, c in checks["mlp"].items() if f"top eigenvalue, sharpdyn vs {peer} (bound" in n]
+        assert w["error"] <= 1e-8
+    if importlib.util.find_spec("numba") is not None:  # the bench extra: same bits as NumPy
+        c = checks["chaos"]["Numba parallel vs NumPy in place: mismatching values (identical bits expected)"]
+        assert c["error"] == 0 == c["tolerance"]
+    # tracking: the real PyHessian package is run at every measurement (when installed)
+    pyhessian_rows = [c for n, c in checks["tracking"].items() if "PyHessian, defaults" in n]
+    figures = {f["impl"] for f in doc["areas"]["tracking"]["figures"]}
+    if importlib.util.find_spec("pyhessian") is not None:
+        assert pyhessian_rows and all(c["error"] <= c["tolerance"] for c in pyhessian_rows)
+        assert "PyHessian, defaults (it has no warm start)" in figures
+    else:
+        assert not pyhessian_rows
+    assert not any(i.startswith("power") and "re-implemented" not in i for i in figures)
+
+
+def test_short_calls_are_repeated_within_a_sample():
+    """interleaved(min_sample_s=...) with a fake clock: a call costing 0.01 s is batched 50 to a
+    0.25 s sample (1, 2, 5, 10, 20, 50), a 0.3 s call runs once, and per-call seconds come back."""
+    suite = _load("suite")
+    now = [0.0]
+    order = []
+
+    def call(name, cost):
+        def fn():
+            order.append(name)
+            now[0] += cost
+            return name
+        return fn
+
+    calls = {}
+    times, out = suite.interleaved({"fast": call("fast", 0.01), "slow": call("slow", 0.3)}, 3,
+                                   clock=lambda: now[0], min_sample_s=0.25, calls=calls)
+    assert calls == {"fast": 50, "slow": 1}
+    assert times["fast"] == pytest.approx([0.01] * 3) and times["slow"] == pytest.approx([0.3] * 3)
+    assert out == {"fast": "fast", "slow": "slow"}
+    timed = order[-(3 * 50 + 3):]  # the timed rounds: A, B / B, A / A, B with A batched
+    assert timed[:51] == ["fast"] * 50 + ["slow"] and timed[51:102] == ["slow"] + ["fast"] * 50
+    calls0 = {}
+    times0, _ = suite.interleaved({"fast": call("fast", 0.01)}, 2, clock=lambda: now[0], calls=calls0)
+    assert calls0 == {"fast": 1} and times0["fast"] == pytest.approx([0.01, 0.01])
+
+
 def test_hvp_cost_is_reported_in_gradient_equivalents(quick_run):
     doc, _, _ = quick_run
     figs = [f for f in doc["areas"]["hvp"]["figures"] if f["unit"] == "gradients"]
