@@ -57,7 +57,6 @@ __all__ = [
     "lyapunov_spectrum",
     "orbit_diagram",
     "period",
-    "power_spectrum",
     "uv_cubic_correspondence",
     "uv_orbit_diagram",
 ]
@@ -76,13 +75,6 @@ OBSERVABLES: dict[str, dict[str, int]] = {
 
 # Max doubling points the solver resolves in double precision (see doubling_points).
 _MAX_DOUBLING_COUNT = 19
-
-
-def power_spectrum(series: Any, **kwargs: Any):
-    """Power spectrum of a 1-D series; see :func:`sharpdyn.spectra.power_spectrum`."""
-    from .spectra import power_spectrum as _ps
-
-    return _ps(series, **kwargs)
 
 
 # ----------------------------------------------------------------------------- validation
