@@ -13,8 +13,8 @@ quadratic with curvature ``lambda`` and ``c = lr * lambda`` it is the linear rec
 
 * :func:`train_uv` -- the UV model in parameter space with heavy-ball momentum (C++, batched,
   OpenMP; at ``b = 0`` bit for bit :func:`sharpdyn.uv.train`), recording loss, output, NTK and
-  the exact sharpness; :class:`MomentumTrajectory` labels runs with the regimes of
-  :mod:`sharpdyn.regimes` against the momentum threshold.
+  the exact sharpness in a :class:`sharpdyn.uv.Trajectory` with ``momentum`` set, which labels
+  runs with the regimes of :mod:`sharpdyn.regimes` against the momentum threshold.
 * :func:`phase_scan` -- a ``(c, b)`` phase diagram of the UV model from one initialisation;
   :func:`uv_boundaries` -- where the loss-spike, sharpness-reduction (catapult) and divergence
   boundaries lie for each ``b``.
@@ -27,8 +27,7 @@ quadratic with curvature ``lambda`` and ``c = lr * lambda`` it is the linear rec
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +36,11 @@ import numpy as np
 from . import _core
 from . import parameterization as _param
 from . import regimes as _regimes
+from .uv import Trajectory
 from .validation import as_float_array, nonnegative_int, positive_array, positive_int, threads_arg
 
 __all__ = [
     "CubicBoundaries",
-    "MomentumTrajectory",
     "PhaseScan",
     "UVBoundaries",
     "cubic_boundaries",
@@ -76,71 +75,6 @@ def heavy_ball_threshold(lr: Any, momentum: Any, *, nesterov: bool = False) -> n
 
 # -- the UV model -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class MomentumTrajectory:
-    """UV-model runs with heavy-ball momentum: arrays of length ``steps + 1`` (index 0 the
-    initial state) with an optional leading batch axis; NaN after a divergence.
-
-    Attributes
-    ----------
-    loss, f, ntk, sharpness:
-        ``(f - y)^2/2``, output, NTK ``|grad f|^2``, exact top Hessian eigenvalue.
-    diverged, diverged_at:
-        Shape ``([batch])``; ``diverged_at`` the first step out of bounds (-1 if none).
-    lr, momentum:
-        Per run (batch shape).
-    width, x, y, s, kappa:
-        As in :class:`sharpdyn.uv.Trajectory`.
-    u, v:
-        Weights after the last step.
-    """
-
-    loss: np.ndarray
-    f: np.ndarray
-    ntk: np.ndarray
-    sharpness: np.ndarray
-    diverged: np.ndarray
-    diverged_at: np.ndarray
-    lr: np.ndarray
-    momentum: np.ndarray
-    width: int
-    x: np.ndarray
-    y: float
-    s: float
-    kappa: float
-    u: np.ndarray | None = field(default=None, repr=False)
-    v: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def steps(self) -> int:
-        return self.loss.shape[-1] - 1
-
-    @property
-    def c(self) -> np.ndarray:
-        """Normalised learning rate ``lr * ntk_0``."""
-        return self.lr * self.ntk[..., 0]
-
-    @property
-    def threshold(self) -> np.ndarray:
-        """The momentum threshold ``(2 + 2b)/lr`` on the sharpness."""
-        return heavy_ball_threshold(self.lr, self.momentum)
-
-    def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA):
-        """Regime name(s) of :mod:`sharpdyn.regimes` with the momentum threshold in place of
-        ``2/lr`` (identical to :func:`sharpdyn.uv.classify` at ``b = 0``)."""
-        return _regimes.classify_series(self.loss, self.sharpness, lr=self.lr, diverged=self.diverged,
-                                        criteria=criteria, threshold=self.threshold)
-
-    def save(self, path: str | Path) -> Path:
-        """Write every array and parameter to a ``.npz`` file."""
-        path = Path(path)
-        np.savez_compressed(path, loss=self.loss, f=self.f, ntk=self.ntk, sharpness=self.sharpness,
-                            diverged=self.diverged, diverged_at=self.diverged_at, lr=self.lr,
-                            momentum=self.momentum, width=self.width, x=self.x, y=self.y, s=self.s,
-                            kappa=self.kappa)
-        return path
-
-
 def train_uv(
     u0: Any,
     v0: Any,
@@ -152,8 +86,10 @@ def train_uv(
     y: float = 1.0,
     param: _param.Param = "sp",
     threads: int | None = None,
-) -> MomentumTrajectory:
-    """Heavy-ball GD of the UV model in parameter space (compiled, batched).
+) -> Trajectory:
+    """Heavy-ball GD of the UV model in parameter space (compiled, batched): a
+    :class:`sharpdyn.uv.Trajectory` with ``momentum`` set (its ``threshold`` and ``regime``
+    use ``(2 + 2b)/lr``).
 
     Parameters
     ----------
@@ -203,7 +139,7 @@ def train_uv(
     loss, f, ntk, sh, div, at, uf, vf = _core.uv_train_momentum(u3, v2, x1, eta_b, b_b, float(yv), gam, steps,
                                                                 threads_arg(threads))
     sq = (lambda a: a) if batched else (lambda a: a[0])
-    return MomentumTrajectory(
+    return Trajectory(
         loss=sq(loss), f=sq(f), ntk=sq(ntk), sharpness=sq(sh), diverged=sq(div.astype(bool)), diverged_at=sq(at),
         lr=eta_b if batched else np.asarray(eta_b[0]), momentum=b_b if batched else np.asarray(b_b[0]),
         width=n, x=xv, y=float(yv), s=s, kappa=gam * gam * float(x1 @ x1),
@@ -503,7 +439,7 @@ def cubic_boundaries(momentum: Any, *, x0: float | None = None, x0_offset: float
         cross = np.nonzero((g[:-1] > 0) & (g[1:] <= 0))[0]
         if cross.size:
             j = int(cross[0])
-            second[i] = brentq(lambda rr: float(cubic_two_cycle_flip(rr, b)), grid[j], grid[j + 1],
+            second[i] = brentq(lambda rr, b=b: float(cubic_two_cycle_flip(rr, b)), grid[j], grid[j + 1],
                                xtol=1e-15, rtol=4 * np.finfo(float).eps)
     grid = np.linspace(1.0, r_max, n_r)
     start = np.sqrt(1.0 - 1.0 / grid)[None, :] + x0_offset if x0 is None else x0

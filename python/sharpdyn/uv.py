@@ -163,7 +163,8 @@ def function_map(
     return f_out, lam_out
 
 
-def normalized_map(g: Any, z: Any, *, Y: Any, steps: int = 1, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def normalized_map(g: Any, z: Any, *, Y: Any, steps: int = 1,
+                   threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The one-parameter map ``g' = g(1 - z + g(g + Y))``, ``z' = z + g(zg - 4(g + Y))``.
 
     ``g = lr*sqrt(kappa)*(f - y)``, ``z = lr*ntk``, ``Y = lr*sqrt(kappa)*y``; it is the
@@ -223,7 +224,8 @@ def init(
         d = positive_int(d, "d")
     lead = () if batch is None else (positive_int(batch, "batch"),)
     sigma = positive_float(sigma, "sigma")
-    check_allocation(8 * 2 * product(*lead, n, d or 1) + 8 * product(*lead, n), "width" if batch is None else "width, batch",
+    check_allocation(8 * 2 * product(*lead, n, d or 1) + 8 * product(*lead, n),
+                     "width" if batch is None else "width, batch",
                      hint="ask for fewer or narrower networks")
     std = float(_param.init_std(n, param, sigma))
     rng = np.random.default_rng(seed)
@@ -236,10 +238,16 @@ def init(
 @dataclass(frozen=True)
 class Trajectory:
     """A UV-model run (or a batch of runs): arrays of length ``steps + 1``, index 0 the
-    initial state, with an optional leading batch axis.
+    initial state, with an optional leading batch axis. Plain GD (:func:`train`,
+    :func:`iterate`) and heavy-ball momentum (:func:`sharpdyn.momentum.train_uv`, which sets
+    ``momentum``) give this one type.
 
     Entries after a divergence are NaN ("no data"); ``diverged_at`` is the first step whose
-    state was out of bounds (-1 if none).
+    state was out of bounds (-1 if none; :func:`sharpdyn.divergence.output_bound`).
+
+    Its normalised learning rate is ``c = lr * ntk0`` (:attr:`c`), ``ntk0`` being the NTK
+    ``|grad f|^2`` at initialisation (not the sharpness, which normalises ``c`` in
+    :mod:`sharpdyn.mlp` and :mod:`sharpdyn.torch`).
 
     Attributes
     ----------
@@ -251,6 +259,10 @@ class Trajectory:
     lr, width, x, y, s, kappa:
         The parameters that made the run (``lr`` broadcast to the batch shape; ``s`` the
         parameterization exponent; ``x`` as given, a scalar or a vector).
+    u, v:
+        Weights after the last step (runs from weights only).
+    momentum:
+        Heavy-ball coefficient ``b`` per run (batch shape), or ``None`` for plain GD.
     """
 
     loss: np.ndarray
@@ -267,27 +279,45 @@ class Trajectory:
     kappa: float
     u: np.ndarray | None = field(default=None, repr=False)
     v: np.ndarray | None = field(default=None, repr=False)
+    momentum: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
         return self.loss.shape[-1] - 1
 
     @property
+    def ntk0(self) -> np.ndarray:
+        """The NTK at initialisation ``lambda_0 = |grad f_0|^2``, shape ``([batch])``."""
+        return self.ntk[..., 0]
+
+    @property
     def c(self) -> np.ndarray:
-        """Normalised learning rate ``c = lr * ntk_0``."""
+        """Normalised learning rate ``c = lr * ntk0`` (the NTK at initialisation)."""
         return self.lr * self.ntk[..., 0]
 
+    @property
+    def threshold(self) -> np.ndarray:
+        """Stability threshold on the sharpness: ``2/lr``, or ``(2 + 2b)/lr`` with momentum
+        (as :func:`sharpdyn.momentum.heavy_ball_threshold`)."""
+        b = 0.0 if self.momentum is None else self.momentum
+        return (2.0 + 2.0 * b) / np.asarray(self.lr, dtype=np.float64)
+
     def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA):
-        """Regime name(s); see :mod:`sharpdyn.regimes`."""
-        return classify(self, criteria=criteria)
+        """Regime name(s); see :mod:`sharpdyn.regimes`. With momentum, against its threshold
+        ``(2 + 2b)/lr`` in place of ``2/lr`` (identical to plain GD's at ``b = 0``)."""
+        if self.momentum is None:
+            return classify(self, criteria=criteria)
+        return _regimes.classify_series(self.loss, self.sharpness, lr=self.lr, diverged=self.diverged,
+                                        criteria=criteria, threshold=self.threshold)
 
     def save(self, path: str | Path) -> Path:
-        """Write every array and parameter to a ``.npz`` file."""
+        """Write every array and parameter to a ``.npz`` file (``momentum`` only when set)."""
         path = Path(path)
+        extra: dict[str, Any] = {} if self.momentum is None else {"momentum": self.momentum}
         np.savez_compressed(
             path,
             loss=self.loss, f=self.f, ntk=self.ntk, sharpness=self.sharpness,
-            diverged=self.diverged, diverged_at=self.diverged_at, lr=self.lr,
+            diverged=self.diverged, diverged_at=self.diverged_at, lr=self.lr, **extra,
             width=self.width, x=self.x, y=self.y, s=self.s, kappa=self.kappa,
         )
         return path

@@ -1,4 +1,4 @@
-"""Figures of network training runs (:class:`sharpdyn.torch.Trajectory`): loss, sharpness
+"""Figures of network training runs (:class:`sharpdyn.torch.TrainingRun`): loss, sharpness
 against the edge ``2/lr``, and the power spectrum of the sharpness at the edge of stability
 (:func:`sharpdyn.spectra.power_spectrum`)."""
 
@@ -16,7 +16,7 @@ from .checks import add_note
 
 def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
     """The run's stability threshold, dashed: ``2/lr`` for plain GD/SGD, else the optimizer's
-    own (``Trajectory.threshold``, e.g. 38/lr for Adam, drawn against the preconditioned
+    own (``TrainingRun.threshold``, e.g. 38/lr for Adam, drawn against the preconditioned
     sharpness; it follows a warm-up)."""
     threshold = getattr(tr, "threshold", None)
     if getattr(tr.config, "optimizer", "gd") == "gd" or threshold is None or len(threshold) == 0:

@@ -96,8 +96,13 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class Trajectory:
-    """A training run.
+class TrainingRun:
+    """The record of a network training run (:func:`train`): per-step loss, accuracy and
+    learning rate, and the sharpness at the measured steps.
+
+    Its normalised learning rate is ``c = lr * sharpness0`` (:attr:`c`), ``sharpness0`` being
+    the top Hessian eigenvalue at initialisation (not the NTK, which normalises ``c`` in
+    :mod:`sharpdyn.uv` and :mod:`sharpdyn.scan`).
 
     Attributes
     ----------
@@ -115,7 +120,8 @@ class Trajectory:
         Shape ``(steps + 1,)``: running largest Lyapunov exponent (NaN if not requested and at
         step 0).
     diverged, diverged_at:
-        Whether the loss left ``divergence_factor * max(L_0, 1)`` (or overflowed), and the step.
+        Whether the loss left ``divergence_factor * max(L_0, 1)`` (or overflowed), and the step
+        (:func:`sharpdyn.divergence.loss_bound`).
     n_hvp:
         Hessian-vector products spent on measurements.
     config:
@@ -153,6 +159,19 @@ class Trajectory:
     @property
     def steps(self) -> int:
         return self.loss.shape[0] - 1
+
+    @property
+    def sharpness0(self) -> float:
+        """The sharpness at initialisation ``lambda_0`` (step 0; NaN when it was not measured):
+        the top eigenvalue of the loss Hessian (of ``P^-1 H`` with an adaptive optimizer)."""
+        if len(self.sharpness_steps) and self.sharpness_steps[0] == 0:
+            return float(self.sharpness[0])
+        return float("nan")
+
+    @property
+    def c(self) -> float:
+        """Normalised learning rate ``c = lr * sharpness0`` (peak ``lr``, after warm-up)."""
+        return self.config.lr * self.sharpness0
 
     @property
     def eta_lambda(self) -> np.ndarray:
@@ -348,8 +367,9 @@ def train(
     optimizer: Any = None,
     optimizer_options: dict[str, Any] | None = None,
     minibatch_samples: int = 0,
-) -> Trajectory:
-    """Train ``model`` **in place** with (S)GD and record loss, accuracy and sharpness.
+) -> TrainingRun:
+    """Train ``model`` **in place** with (S)GD and record loss, accuracy and sharpness
+    (a :class:`TrainingRun`).
 
     Parameters
     ----------
@@ -409,7 +429,7 @@ def train(
         With ``batch_size`` (mini-batch SGD): at each measurement also sample this many
         mini-batches of the sharpness set (a permutation drawn from ``seed + t``) and record
         the mean and spread of their sharpness and the curvature along their gradients
-        (``Trajectory.minibatch``; :func:`~sharpdyn.torch.minibatch_sharpness`).
+        (``TrainingRun.minibatch``; :func:`~sharpdyn.torch.minibatch_sharpness`).
     """
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
     if not isinstance(model, nn.Module):
@@ -517,7 +537,7 @@ def train(
             del values[keep:]
     loop.clear_gradients()
     vals = np.array(tracker.values) if tracker.values else np.zeros((0, k))
-    return Trajectory(
+    return TrainingRun(
         loss=loss_arr, accuracy=acc_arr, lr=lr_arr,
         sharpness_steps=np.array(tracker.steps, dtype=np.int64),
         sharpness=vals[:, 0] if len(vals) else np.zeros(0),

@@ -20,7 +20,7 @@ PAPER = ("On the EoS manifold the dynamics is the cubic map x' = r x(1 − x²),
 R_CHAOS, R_PERIOD2, R_PERIOD4 = 2.4, 2.2, 2.27
 
 
-def compute(n_r: int, n_transient: int, n_keep: int, n_doubling: int, n_Y: int) -> dict[str, np.ndarray]:
+def compute(n_r: int, n_transient: int, n_keep: int, n_doubling: int, n_Y: int) -> dict[str, np.ndarray | float]:
     from ... import chaos
     from ...spectra import power_spectrum
 
