@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from . import parameterization as _param
@@ -56,14 +56,14 @@ __all__ = [
 ]
 
 
-def _momentum_array(value: Any, name: str = "momentum") -> np.ndarray:
+def _momentum_array(value: ArrayLike, name: str = "momentum") -> np.ndarray:
     b = as_float_array(value, name)
     if not np.all((b >= 0) & (b < 1)):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return b
 
 
-def heavy_ball_threshold(lr: Any, momentum: Any, *, nesterov: bool = False) -> np.ndarray:
+def heavy_ball_threshold(lr: ArrayLike, momentum: ArrayLike, *, nesterov: bool = False) -> np.ndarray:
     """Largest stable curvature of heavy-ball (``(2 + 2b)/lr``) or Nesterov
     (``2 (1 + b) / ((1 + 2b) lr)``) momentum on a quadratic; broadcasts."""
     eta = positive_array(lr, "lr")
@@ -76,13 +76,13 @@ def heavy_ball_threshold(lr: Any, momentum: Any, *, nesterov: bool = False) -> n
 # -- the UV model -----------------------------------------------------------------------------
 
 def train_uv(
-    u0: Any,
-    v0: Any,
+    u0: ArrayLike,
+    v0: ArrayLike,
     *,
-    lr: Any,
-    momentum: Any,
+    lr: ArrayLike,
+    momentum: ArrayLike,
     steps: int,
-    x: Any = 1.0,
+    x: ArrayLike = 1.0,
     y: float = 1.0,
     param: _param.Param = "sp",
     threads: int | None = None,
@@ -193,7 +193,7 @@ class PhaseScan:
         return path
 
 
-def phase_scan(c: Any, momentum: Any, *, width: int = 1024, y: float = 1.0, steps: int = 1000,
+def phase_scan(c: ArrayLike, momentum: ArrayLike, *, width: int = 1024, y: float = 1.0, steps: int = 1000,
                seed: int = 0, param: _param.Param = "sp", criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
                threads: int | None = None) -> PhaseScan:
     """Heavy-ball UV runs over every ``(c, b)`` pair from the same initial weights
@@ -261,8 +261,8 @@ def uv_boundaries(scan: PhaseScan, *, rel_change: float = 0.05) -> UVBoundaries:
 
 # -- quadratic and cubic maps ------------------------------------------------------------------
 
-def quadratic_map(c: Any, momentum: Any, *, steps: int, x0: Any = 1.0, x_prev: Any = None,
-                  nesterov: bool = False) -> np.ndarray:
+def quadratic_map(c: ArrayLike, momentum: ArrayLike, *, steps: int, x0: ArrayLike = 1.0,
+                  x_prev: ArrayLike | None = None, nesterov: bool = False) -> np.ndarray:
     """Momentum GD on ``L = lambda x^2 / 2`` in ``c = lr lambda``: heavy ball
     ``x_{t+1} = (1 + b - c) x_t - b x_{t-1}`` or Nesterov
     ``x_{t+1} = (1 + b)(1 - c) x_t - b (1 - c) x_{t-1}`` (``x_{t+1} = y_t - lr L'(y_t)`` at the
@@ -300,7 +300,7 @@ ESCAPE_BOUND = 10.0
 cubic term grows it super-exponentially)."""
 
 
-def cubic_map(r: Any, momentum: Any, *, steps: int, x0: Any = 0.3, x_prev: Any = None,
+def cubic_map(r: ArrayLike, momentum: ArrayLike, *, steps: int, x0: ArrayLike = 0.3, x_prev: ArrayLike | None = None,
               n_keep: int | None = None) -> np.ndarray:
     """The cubic map with heavy-ball momentum
     ``x_{t+1} = r x_t (1 - x_t^2) + b (x_t - x_{t-1})``
@@ -345,8 +345,8 @@ def cubic_map(r: Any, momentum: Any, *, steps: int, x0: Any = 0.3, x_prev: Any =
     return out
 
 
-def cubic_period(r: Any, momentum: Any, *, x0: Any = 0.3, x_prev: Any = None, n_transient: int = 20_000,
-                 max_period: int = 64, tol: float = 1e-7) -> np.ndarray:
+def cubic_period(r: ArrayLike, momentum: ArrayLike, *, x0: ArrayLike = 0.3, x_prev: ArrayLike | None = None,
+                 n_transient: int = 20_000, max_period: int = 64, tol: float = 1e-7) -> np.ndarray:
     """Period of the late orbit of :func:`cubic_map` (smallest ``p <= max_period`` with
     ``|x_{t+p} - x_t| <= tol`` over the last ``2 max_period`` states), 0 if none (chaos or slow
     convergence), -1 if the orbit escaped. Broadcasts; int array."""
@@ -360,7 +360,7 @@ def cubic_period(r: Any, momentum: Any, *, x0: Any = 0.3, x_prev: Any = None, n_
     return np.where(escaped, -1, period)
 
 
-def cubic_two_cycle(r: Any, momentum: Any) -> tuple[np.ndarray, np.ndarray]:
+def cubic_two_cycle(r: ArrayLike, momentum: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The flip-born 2-cycle ``{p, q}`` of the momentum cubic map, in closed form.
 
     Subtracting and adding the cycle equations ``q = F(p) + b (p - q)``, ``p = F(q) + b (q - p)``
@@ -377,7 +377,7 @@ def cubic_two_cycle(r: Any, momentum: Any) -> tuple[np.ndarray, np.ndarray]:
     return (total + diff) / 2.0, (total - diff) / 2.0
 
 
-def cubic_two_cycle_flip(r: Any, momentum: Any) -> np.ndarray:
+def cubic_two_cycle_flip(r: ArrayLike, momentum: ArrayLike) -> np.ndarray:
     """``1 + tr M + det M`` of the 2-cycle's monodromy ``M = J(q) J(p)``,
     ``J(x) = [[F'(x) + b, -b], [1, 0]]`` in the state ``(x_t, x_{t-1})``; it vanishes where an
     eigenvalue of ``M`` is -1 (``det M = b^2``, ``tr M = a_p a_q - 2b`` with
@@ -418,7 +418,7 @@ class CubicBoundaries:
         return 2.0 * (self.first_doubling - 1.0)
 
 
-def cubic_boundaries(momentum: Any, *, x0: float | None = None, x0_offset: float = 1e-3, r_max: float = 6.0,
+def cubic_boundaries(momentum: ArrayLike, *, x0: float | None = None, x0_offset: float = 1e-3, r_max: float = 6.0,
                      n_r: int = 501, n_transient: int = 5000) -> CubicBoundaries:
     """:class:`CubicBoundaries` for each momentum value (1-d, each in ``[0, 1)``).
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from . import parameterization as _param
@@ -70,13 +71,14 @@ class DivergenceWarning(RuntimeWarning):
     """Some points of a map iteration diverged (their outputs are +-inf)."""
 
 
-def _kappa(width: Any, x: Any, param: _param.Param) -> np.ndarray:
+def _kappa(width: ArrayLike, x: ArrayLike, param: _param.Param) -> np.ndarray:
     w = positive_array(width, "width")
     xx = as_float_array(x, "x")
     return _param.kappa(w, xx * xx, param)
 
 
-def sharpness(f: Any, ntk: Any, *, width: Any, x: Any = 1.0, y: Any = 1.0, param: _param.Param = "sp") -> np.ndarray:
+def sharpness(f: ArrayLike, ntk: ArrayLike, *, width: ArrayLike, x: ArrayLike = 1.0, y: ArrayLike = 1.0,
+              param: _param.Param = "sp") -> np.ndarray:
     """Exact sharpness (top Hessian eigenvalue of ``L = (f-y)^2/2`` in (u, v)) at ``(f, ntk)``.
 
     ``x`` is the input (a scalar, or ``|x|`` for a vector input); arrays broadcast.
@@ -111,13 +113,13 @@ def _run_map(f, lam, lr, kappa, y, steps, threads):
 
 
 def function_map(
-    f: Any,
-    ntk: Any,
+    f: ArrayLike,
+    ntk: ArrayLike,
     *,
-    lr: Any,
-    width: Any,
-    x: Any = 1.0,
-    y: Any = 1.0,
+    lr: ArrayLike,
+    width: ArrayLike,
+    x: ArrayLike = 1.0,
+    y: ArrayLike = 1.0,
     param: _param.Param = "sp",
     steps: int = 1,
     threads: int | None = None,
@@ -163,7 +165,7 @@ def function_map(
     return f_out, lam_out
 
 
-def normalized_map(g: Any, z: Any, *, Y: Any, steps: int = 1,
+def normalized_map(g: ArrayLike, z: ArrayLike, *, Y: ArrayLike, steps: int = 1,
                    threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The one-parameter map ``g' = g(1 - z + g(g + Y))``, ``z' = z + g(zg - 4(g + Y))``.
 
@@ -187,7 +189,8 @@ def normalized_map(g: Any, z: Any, *, Y: Any, steps: int = 1,
     return f_out - YY, z_out
 
 
-def to_normalized(f: Any, ntk: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any = 1.0, param: _param.Param = "sp"):
+def to_normalized(f: ArrayLike, ntk: ArrayLike, *, lr: ArrayLike, width: ArrayLike, x: ArrayLike = 1.0,
+                  y: ArrayLike = 1.0, param: _param.Param = "sp") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(g, z, Y)`` from physical ``(f, ntk)``: ``g = lr sqrt(kappa)(f - y)``, ``z = lr ntk``,
     ``Y = lr sqrt(kappa) y``."""
     eta = positive_array(lr, "lr")
@@ -196,7 +199,8 @@ def to_normalized(f: Any, ntk: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any
     return eta * sk * (as_float_array(f, "f") - yy), eta * nonnegative_array(ntk, "ntk"), eta * sk * yy
 
 
-def from_normalized(g: Any, z: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any = 1.0, param: _param.Param = "sp"):
+def from_normalized(g: ArrayLike, z: ArrayLike, *, lr: ArrayLike, width: ArrayLike, x: ArrayLike = 1.0,
+                    y: ArrayLike = 1.0, param: _param.Param = "sp") -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`to_normalized`: ``(f, ntk)`` from ``(g, z)``."""
     eta = positive_array(lr, "lr")
     sk = np.sqrt(_kappa(width, x, param))
@@ -328,12 +332,12 @@ _ITERATE_BYTES = 64  # f, ntk and the loss/sharpness temporaries of iterate()
 
 
 def train(
-    u0: Any,
-    v0: Any,
+    u0: ArrayLike,
+    v0: ArrayLike,
     *,
-    lr: Any,
+    lr: ArrayLike,
     steps: int,
-    x: Any = 1.0,
+    x: ArrayLike = 1.0,
     y: float = 1.0,
     param: _param.Param = "sp",
     threads: int | None = None,
@@ -410,13 +414,13 @@ def train(
 
 
 def iterate(
-    f0: Any,
-    ntk0: Any,
+    f0: ArrayLike,
+    ntk0: ArrayLike,
     *,
-    lr: Any,
+    lr: ArrayLike,
     width: int,
     steps: int,
-    x: Any = 1.0,
+    x: ArrayLike = 1.0,
     y: float = 1.0,
     param: _param.Param = "sp",
     threads: int | None = None,
@@ -466,7 +470,7 @@ def iterate(
 def classify(
     trajectory: Trajectory,
     *,
-    lr: Any = None,
+    lr: ArrayLike | None = None,
     criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
 ):
     """Regime name of a finished run (an array of names for a batch).

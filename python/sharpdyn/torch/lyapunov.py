@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
 from ..validation import nonnegative_int, positive_float, positive_int
@@ -30,7 +31,8 @@ class TangentPropagator:
     """Carries the unit tangent vector of GD along a run: call :meth:`step` with the operator
     at the current parameters *before* the update; it returns ``log ||(I - lr H) v||``."""
 
-    def __init__(self, n: int, *, seed: int = 0, v0: Any = None, dtype=torch.float64, device="cpu") -> None:
+    def __init__(self, n: int, *, seed: int = 0, v0: ArrayLike | torch.Tensor | None = None,
+                 dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
         if v0 is None:
             self.v = random_start(n, seed, dtype, torch.device(device))
         else:
@@ -84,7 +86,7 @@ def lyapunov_exponent(
     steps: int,
     n_transient: int = 0,
     seed: int = 0,
-    v0: Any = None,
+    v0: ArrayLike | torch.Tensor | None = None,
     chunk_size: int | None = None,
     mode: str | None = None,
     divergence_factor: float = 1e6,
