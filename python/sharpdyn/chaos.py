@@ -13,8 +13,9 @@ kept or averaged steps, in the shape of ChaosTools.jl's ``orbitdiagram`` / ``lya
 Nothing carries over between parameter values unless ``continuation=True`` is asked for.
 Results do not depend on the thread count. Divergence (an orbit leaving
 ``|x| <= max(1e6 (|x0| + 1), 2 sqrt(1 + 1/|r|))`` for the cubic map, ``|g| <= 1e6 (|g0| + |Y| + 1)``
-or a non-finite ``z`` for the UV map) is reported as ``diverged_at`` (the first step out of
-bounds, else -1) with a :class:`~sharpdyn.uv.DivergenceWarning`; data from that step on are NaN.
+or a non-finite ``z`` for the UV map; :mod:`sharpdyn.divergence`) is reported as ``diverged_at``
+(the first step out of bounds, else -1) with a :class:`~sharpdyn.uv.DivergenceWarning`; data from
+that step on are NaN.
 """
 
 from __future__ import annotations

@@ -5,22 +5,22 @@ there and reports ``diverged=True`` and ``diverged_at`` (that step; -1 when it n
 Every bound is relative to the run's own initial state, so it is unit-free. Which quantity is
 bounded depends on what the model exposes, hence four named rules:
 
-========================  ==================================================  ==================
-rule                      the run has diverged once                           used by
-========================  ==================================================  ==================
-:func:`output_bound`      ``|f - y| > 1e6 (|f_0 - y| + |y| + 1)``, or the     :mod:`sharpdyn.uv`,
-                          NTK is not finite (UV function-space map; the       :mod:`sharpdyn.scan`,
-                          normalised map bounds ``|g|`` by                    :mod:`sharpdyn.chaos`,
-                          ``1e6 (|g_0| + |Y| + 1)``)                          :mod:`sharpdyn.momentum`
-:func:`cubic_bound`       ``|x| > max(1e6 (|x_0| + 1), 2 sqrt(1 + 1/|r|))``   cubic map scans and
-                                                                              orbits
-:func:`loss_bound`        ``L_t > divergence_factor * max(L_0, 1)``, or       :mod:`sharpdyn.torch`
-                          ``L_t`` not finite (default factor 1e6)             (``train``,
-                                                                              ``lyapunov_exponent``,
-                                                                              ``sweep``)
-:func:`mlp_loss_bound`    ``L_t > divergence_factor * (L_0 + 1)``, or         :mod:`sharpdyn.mlp`,
-                          ``L_t`` not finite (default factor 1e12)            :mod:`sharpdyn.bifurcation`
-========================  ==================================================  ==================
+=========================  ====================================================  ==============================
+rule                       the run has diverged once                             used by
+=========================  ====================================================  ==============================
+:func:`output_bound`       ``|f - y| > 1e6 (|f_0 - y| + |y| + 1)``, or the NTK   :mod:`sharpdyn.uv`,
+                           is not finite (UV function-space and parameter-space  :mod:`sharpdyn.momentum`,
+                           GD); :func:`normalized_output_bound` is the same      :mod:`sharpdyn.scan`,
+                           rule in the normalised map's ``(g, z)``               :mod:`sharpdyn.chaos` (UV)
+:func:`cubic_bound`        ``|x| > max(1e6 (|x_0| + 1), 2 sqrt(1 + 1/|r|))``     :mod:`sharpdyn.chaos` and
+                                                                                 :mod:`sharpdyn.scan` (cubic)
+:func:`loss_bound`         ``L_t > divergence_factor * max(L_0, 1)`` or ``L_t``  :mod:`sharpdyn.torch` (``train``,
+                           not finite (default factor 1e6)                       ``lyapunov_exponent``,
+                                                                                 ``sweep``),
+                                                                                 ``bifurcation.torch_bifurcation``
+:func:`mlp_loss_bound`     ``L_t > divergence_factor * (L_0 + 1)`` or ``L_t``    :mod:`sharpdyn.mlp`,
+                           not finite (default factor 1e12)                      ``bifurcation.mlp_bifurcation``
+=========================  ====================================================  ==============================
 
 The first two are evaluated inside the compiled kernels (``csrc/core/uv_model.hpp``,
 ``uv_normalized.hpp``, ``cubic_map.hpp``; the functions here mirror them for documentation and

@@ -145,7 +145,7 @@ def function_map(
 
     All array arguments broadcast together; the result has the broadcast shape (0-d for
     scalars). A point that diverges (``|f - y|`` beyond ``1e6 (|f0 - y| + |y| + 1)`` or
-    overflow) stops there and returns ``f = +-inf``, ``ntk = +inf``, with a
+    overflow; :func:`sharpdyn.divergence.output_bound`) stops there and returns ``f = +-inf``, ``ntk = +inf``, with a
     :class:`DivergenceWarning`; use :func:`iterate` for the step at which it diverged.
     """
     steps = positive_int(steps, "steps")
