@@ -3,6 +3,12 @@
 ``f = gamma * v^T (u x)`` with initial weights ``N(0, sigma^2 / n^s)`` and
 ``gamma = n^{-(1-s)/2}``: ``s = 0`` is standard / NTK scaling (``"sp"``), ``s = 1`` the
 maximal-update scaling (``"mup"``); any ``s`` in [0, 1] interpolates.
+
+Names: here ``"sp"``, ``"standard"`` and ``"ntk"`` are one scaling, ``s = 0``
+(``f = v^T u x / sqrt(n)`` with O(1) weights, the paper's "neural-tangent / standard"
+scaling). :mod:`sharpdyn.mlp` uses ``"sp"`` and ``"ntk"`` for two *different* MLP
+parameterizations (per-layer multipliers against fan-in initial variances); the UV model's
+``s = 0`` is the MLP's ``"ntk"``.
 """
 
 from __future__ import annotations
