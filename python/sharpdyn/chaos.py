@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from . import cubic as _cubic
@@ -85,7 +86,7 @@ def _system(system: Any) -> str:
     return one_of(system, "system", SYSTEMS)
 
 
-def _params(params: Any, name: str = "params") -> np.ndarray:
+def _params(params: ArrayLike, name: str = "params") -> np.ndarray:
     p = as_float_array(params, name)
     if p.ndim == 0:
         p = p.reshape(1)
@@ -94,7 +95,7 @@ def _params(params: Any, name: str = "params") -> np.ndarray:
     return np.ascontiguousarray(p, dtype=np.float64)
 
 
-def _initial(system: str, x0: Any, count: int) -> tuple[np.ndarray, ...]:
+def _initial(system: str, x0: ArrayLike, count: int) -> tuple[np.ndarray, ...]:
     """Per-parameter initial conditions: cubic -> (x0,), uv -> (g0, z0)."""
     x = as_float_array(x0, "x0")
     dim = STATE_DIM[system]
@@ -202,9 +203,9 @@ def check_orbit_diagram_size(system: str, n_params: int, n_keep: int, *, observa
 
 def orbit_diagram(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     n_keep: int,
     observable: str = "state",
@@ -267,7 +268,7 @@ def orbit_diagram(
 
 
 def uv_orbit_diagram(
-    lr: Any,
+    lr: ArrayLike,
     *,
     width: float,
     f0: float,
@@ -326,9 +327,9 @@ def uv_orbit_diagram(
 
 def period(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     max_period: int = 1024,
     tol: float = 1e-7,
@@ -386,9 +387,9 @@ class LyapunovSpectrum:
 
 def lyapunov_spectrum(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     n_steps: int,
     threads: int | None = None,
@@ -419,9 +420,9 @@ def lyapunov_spectrum(
 
 def lyapunov(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     n_steps: int,
     threads: int | None = None,
@@ -436,10 +437,10 @@ def lyapunov(
 
 def cycle_multipliers(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
     cycle_period: int,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
 ) -> np.ndarray:
     """Multiplier(s) of the period-``cycle_period`` cycle near the attractor reached from ``x0``.
@@ -618,7 +619,7 @@ class CubicCorrespondence:
 
 
 def uv_cubic_correspondence(
-    Y: Any,
+    Y: ArrayLike,
     *,
     g0: float,
     z0: float,

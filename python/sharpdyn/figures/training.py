@@ -5,16 +5,20 @@ against the edge ``2/lr``, and the power spectrum of the sharpness at the edge o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..spectra import power_spectrum
 from .checks import add_note
 
+if TYPE_CHECKING:  # torch is optional
+    from ..torch.train import TrainingRun
 
-def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
+
+def _draw_threshold(ax: Axes, tr: TrainingRun, color: str) -> None:
     """The run's stability threshold, dashed: ``2/lr`` for plain GD/SGD, else the optimizer's
     own (``TrainingRun.threshold``, e.g. 38/lr for Adam, drawn against the preconditioned
     sharpness; it follows a warm-up)."""
@@ -27,7 +31,7 @@ def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
         ax.step(tr.sharpness_steps, threshold, where="post", color=color, ls="--", lw=0.8)
 
 
-def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = None, *,
+def plot_training(trajectories: Sequence[TrainingRun], labels: Sequence[str] | None = None, *,
                   late_fraction: float = 0.5) -> Figure:
     """Four panels: loss (log), sharpness with each run's ``2/lr`` (dashed), ``lr * sharpness
     / 2`` (1 = edge of stability, with the running Lyapunov exponent if recorded on a twin
