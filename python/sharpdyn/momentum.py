@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike
 from . import _core
 from . import parameterization as _param
 from . import regimes as _regimes
-from .uv import Trajectory
+from .uv import Trajectory, _weights_and_example
 from .validation import as_float_array, nonnegative_int, positive_array, positive_int, threads_arg
 
 __all__ = [
@@ -105,26 +105,8 @@ def train_uv(
     """
     steps = positive_int(steps, "steps")
     s = _param.exponent(param)
-    xv = as_float_array(x, "x")
-    if xv.ndim > 1:
-        raise ValueError(f"x must be a scalar or a vector, got shape {xv.shape}")
-    d = 1 if xv.ndim == 0 else xv.shape[0]
-    yv = as_float_array(y, "y")
-    if yv.ndim != 0:
-        raise ValueError(f"y must be a scalar, got shape {yv.shape}")
-    u = as_float_array(u0, "u0")
-    v = as_float_array(v0, "v0")
-    if v.ndim not in (1, 2):
-        raise ValueError(f"v0 must have shape (n,) or (batch, n), got {v.shape}")
-    batched = v.ndim == 2
-    if u.ndim != (1 if xv.ndim == 0 else 2) + int(batched) or u.shape[: 1 + int(batched)] != v.shape:
-        raise ValueError(f"u0 {u.shape} does not match v0 {v.shape} and x {xv.shape}")
-    if xv.ndim == 1 and u.shape[-1] != d:
-        raise ValueError(f"u0's last axis ({u.shape[-1]}) must equal len(x) ({d})")
-    B = v.shape[0] if batched else 1
-    n = v.shape[-1]
-    if n == 0:
-        raise ValueError("u0/v0: width must be > 0")
+    w = _weights_and_example(u0, v0, x, y)
+    u, xv, B, n, batched = w.u, w.x, w.batch, w.width, w.batched
     eta = positive_array(lr, "lr")
     b = _momentum_array(momentum)
     for arr, name in ((eta, "lr"), (b, "momentum")):
@@ -133,16 +115,14 @@ def train_uv(
     eta_b = np.ascontiguousarray(np.broadcast_to(eta, (B,)), dtype=np.float64)
     b_b = np.ascontiguousarray(np.broadcast_to(b, (B,)), dtype=np.float64)
     gam = float(_param.gamma(n, s))
-    u3 = np.ascontiguousarray(u.reshape(B, n, d), dtype=np.float64)
-    v2 = np.ascontiguousarray(v.reshape(B, n), dtype=np.float64)
-    x1 = np.ascontiguousarray(xv.reshape(d), dtype=np.float64)
-    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train_momentum(u3, v2, x1, eta_b, b_b, float(yv), gam, steps,
+    u3, v2, x1 = w.kernel_arrays()
+    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train_momentum(u3, v2, x1, eta_b, b_b, w.y, gam, steps,
                                                                 threads_arg(threads))
     sq = (lambda a: a) if batched else (lambda a: a[0])
     return Trajectory(
         loss=sq(loss), f=sq(f), ntk=sq(ntk), sharpness=sq(sh), diverged=sq(div.astype(bool)), diverged_at=sq(at),
         lr=eta_b if batched else np.asarray(eta_b[0]), momentum=b_b if batched else np.asarray(b_b[0]),
-        width=n, x=xv, y=float(yv), s=s, kappa=gam * gam * float(x1 @ x1),
+        width=n, x=xv, y=w.y, s=s, kappa=gam * gam * float(x1 @ x1),
         u=sq(uf.reshape(u.shape if batched else (1, *u.shape))), v=sq(vf),
     )
 

@@ -331,6 +331,62 @@ _RECORD_BYTES = 40  # loss, f, ntk, sharpness per run and step, plus slack
 _ITERATE_BYTES = 64  # f, ntk and the loss/sharpness temporaries of iterate()
 
 
+@dataclass(frozen=True)
+class _WeightsAndExample:
+    """Validated weights ``(u0, v0)`` and example ``(x, y)`` of a parameter-space run; the
+    C-contiguous ``(B, n, d)``, ``(B, n)``, ``(d,)`` arrays the kernels take are made on demand
+    (after the caller's allocation check)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    x: np.ndarray
+    y: float
+    batch: int
+    width: int
+    d: int
+    batched: bool
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        B, n, d = self.batch, self.width, self.d
+        return (np.ascontiguousarray(self.u.reshape(B, n, d), dtype=np.float64),
+                np.ascontiguousarray(self.v.reshape(B, n), dtype=np.float64),
+                np.ascontiguousarray(self.x.reshape(d), dtype=np.float64))
+
+
+def _weights_and_example(u0: ArrayLike, v0: ArrayLike, x: ArrayLike, y: ArrayLike) -> _WeightsAndExample:
+    """The shape rules of :func:`train` and :func:`sharpdyn.momentum.train_uv`: ``x`` a scalar
+    or a vector of length ``d``, ``y`` a scalar, ``u0`` of shape ``([batch,] n[, d])`` and ``v0``
+    of shape ``([batch,] n)``, ``n > 0``."""
+    xv = as_float_array(x, "x")
+    if xv.ndim > 1:
+        raise ValueError(f"x must be a scalar or a vector, got shape {xv.shape}")
+    scalar_x = xv.ndim == 0
+    d = 1 if scalar_x else xv.shape[0]
+    yv = as_float_array(y, "y")
+    if yv.ndim != 0:
+        raise ValueError(f"y must be a scalar, got shape {yv.shape}")
+    u = as_float_array(u0, "u0")
+    v = as_float_array(v0, "v0")
+    expect_u_ndim = 1 if scalar_x else 2
+    if v.ndim not in (1, 2):
+        raise ValueError(f"v0 must have shape (n,) or (batch, n), got {v.shape}")
+    batched = v.ndim == 2
+    if u.ndim != expect_u_ndim + int(batched):
+        raise ValueError(
+            f"u0 must have shape {'(batch, ' if batched else '('}n{', d' if not scalar_x else ''}) "
+            f"to match v0 {v.shape} and x, got {u.shape}"
+        )
+    if u.shape[: 1 + int(batched)] != v.shape:
+        raise ValueError(f"u0 {u.shape} and v0 {v.shape} disagree on batch size or width")
+    if not scalar_x and u.shape[-1] != d:
+        raise ValueError(f"u0's last axis ({u.shape[-1]}) must equal len(x) ({d})")
+    B = v.shape[0] if batched else 1
+    n = v.shape[-1]
+    if n == 0:
+        raise ValueError("u0/v0: width must be > 0")
+    return _WeightsAndExample(u=u, v=v, x=xv, y=float(yv), batch=B, width=n, d=d, batched=batched)
+
+
 def train(
     u0: ArrayLike,
     v0: ArrayLike,
@@ -364,33 +420,8 @@ def train(
     """
     steps = positive_int(steps, "steps")
     s = _param.exponent(param)
-    xv = as_float_array(x, "x")
-    if xv.ndim > 1:
-        raise ValueError(f"x must be a scalar or a vector, got shape {xv.shape}")
-    scalar_x = xv.ndim == 0
-    d = 1 if scalar_x else xv.shape[0]
-    yv = as_float_array(y, "y")
-    if yv.ndim != 0:
-        raise ValueError(f"y must be a scalar, got shape {yv.shape}")
-    u = as_float_array(u0, "u0")
-    v = as_float_array(v0, "v0")
-    expect_u_ndim = 1 if scalar_x else 2
-    if v.ndim not in (1, 2):
-        raise ValueError(f"v0 must have shape (n,) or (batch, n), got {v.shape}")
-    batched = v.ndim == 2
-    if u.ndim != expect_u_ndim + int(batched):
-        raise ValueError(
-            f"u0 must have shape {'(batch, ' if batched else '('}n{', d' if not scalar_x else ''}) "
-            f"to match v0 {v.shape} and x, got {u.shape}"
-        )
-    if u.shape[: 1 + int(batched)] != v.shape:
-        raise ValueError(f"u0 {u.shape} and v0 {v.shape} disagree on batch size or width")
-    if not scalar_x and u.shape[-1] != d:
-        raise ValueError(f"u0's last axis ({u.shape[-1]}) must equal len(x) ({d})")
-    B = v.shape[0] if batched else 1
-    n = v.shape[-1]
-    if n == 0:
-        raise ValueError("u0/v0: width must be > 0")
+    w = _weights_and_example(u0, v0, x, y)
+    u, xv, yv, B, n, d, batched = w.u, w.x, w.y, w.batch, w.width, w.d, w.batched
     check_allocation(_RECORD_BYTES * product(B, steps + 1) + 8 * 2 * product(B, n, d + 1), "steps",
                      hint=f"{B} run(s) x {steps + 1} recorded steps; record fewer steps per call "
                           "(continue from the returned weights) or use sharpdyn.scan.uv, which keeps no history")
@@ -399,16 +430,14 @@ def train(
         raise ValueError(f"lr must be a scalar or have shape ({B},), got {eta.shape}")
     eta_b = np.ascontiguousarray(np.broadcast_to(eta, (B,)), dtype=np.float64)
     gam = float(_param.gamma(n, s))
-    u3 = np.ascontiguousarray(u.reshape(B, n, d), dtype=np.float64)
-    v2 = np.ascontiguousarray(v.reshape(B, n), dtype=np.float64)
-    x1 = np.ascontiguousarray(xv.reshape(d), dtype=np.float64)
-    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train(u3, v2, x1, eta_b, float(yv), gam, steps, threads_arg(threads))
+    u3, v2, x1 = w.kernel_arrays()
+    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train(u3, v2, x1, eta_b, yv, gam, steps, threads_arg(threads))
     squeeze = (lambda a: a[0]) if not batched else (lambda a: a)
     return Trajectory(
         loss=squeeze(loss), f=squeeze(f), ntk=squeeze(ntk), sharpness=squeeze(sh),
         diverged=squeeze(div.astype(bool)), diverged_at=squeeze(at),
         lr=squeeze(eta_b) if batched else np.asarray(eta_b[0]),
-        width=n, x=xv, y=float(yv), s=s, kappa=gam * gam * float(x1 @ x1),
+        width=n, x=xv, y=yv, s=s, kappa=gam * gam * float(x1 @ x1),
         u=squeeze(uf.reshape(u.shape if batched else (1, *u.shape))), v=squeeze(vf),
     )
 
