@@ -83,7 +83,7 @@ CORPUS: list[tuple[str, str, str, str]] = [
      "params"),
     ("orbit-diagram-complex-object", "chaos.orbit_diagram('cubic', np.array([2.0, 2 + 1j], dtype=object), x0=0.3, "
      "n_transient=10, n_keep=10)", V, "params"),
-    ("power-spectrum-complex", "chaos.power_spectrum(np.ones(64) + 1j)", V, "series"),
+    ("power-spectrum-complex", "spectra.power_spectrum(np.ones(64) + 1j)", V, "series"),
     ("spectra-complex", "spectra.power_spectrum(np.cos(np.arange(64)) + 0j)", V, "series"),
     ("mlp-hessian-complex", "net.hessian(X2 + 1j, Y1)", V, "X"),
     ("mlp-loss-complex-y", "net.loss(X2, Y1 + 1j)", V, "Y"),

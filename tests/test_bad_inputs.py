@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sharpdyn import chaos, data, mlp, scan, uv, validation
+from sharpdyn import chaos, data, mlp, scan, spectra, uv, validation
 
 from bad_inputs_corpus import CORPUS, ROW_SECONDS
 
@@ -261,7 +261,7 @@ def test_orbit_diagram_and_mlp_refuse_bad_reals(value):
     X = np.ones((3, 2), dtype=np.result_type(np.asarray(value), float))
     X[1, 0] = np.asarray(value).ravel()[0]
     _refused(lambda: mlp.MLP([2, 3, 1]).hessian(X, np.ones(3)), "X")
-    _refused(lambda: chaos.power_spectrum(np.r_[np.ones(8), np.asarray(value).ravel()]), "series")
+    _refused(lambda: spectra.power_spectrum(np.r_[np.ones(8), np.asarray(value).ravel()]), "series")
 
 
 @SETTINGS

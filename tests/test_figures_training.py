@@ -1,4 +1,4 @@
-"""Training figures and the sharpness power spectrum helper."""
+"""Training figures and the sharpness power spectrum they draw (:func:`sharpdyn.spectra.power_spectrum`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sharpdyn.figures.training import plot_training, power_spectrum
+from sharpdyn.figures.training import plot_training
+from sharpdyn.spectra import power_spectrum
 from sharpdyn.torch import train
 
 import torch_reference  # noqa: F401  (one torch thread)
@@ -15,11 +16,11 @@ import torch_reference  # noqa: F401  (one torch thread)
 def test_power_spectrum_peaks_at_period_two_and_four():
     t = np.arange(256)
     rng = np.random.default_rng(0)
-    f, p = power_spectrum(3.0 + np.cos(np.pi * t) + 0.01 * rng.standard_normal(256))
-    assert f[np.argmax(p)] == pytest.approx(0.5)
-    f, p = power_spectrum(np.cos(np.pi * t / 2) + 0.01 * rng.standard_normal(256), spacing=2.0)
-    assert f[np.argmax(p)] == pytest.approx(0.125)  # period 4 samples = 8 steps
-    with pytest.raises(ValueError, match="4 finite"):
+    ps = power_spectrum(3.0 + np.cos(np.pi * t) + 0.01 * rng.standard_normal(256))
+    assert ps.frequency[np.argmax(ps.power)] == pytest.approx(0.5)
+    ps = power_spectrum(np.cos(np.pi * t / 2) + 0.01 * rng.standard_normal(256), spacing=2.0)
+    assert ps.frequency[np.argmax(ps.power)] == pytest.approx(0.125)  # period 4 samples = 8 steps
+    with pytest.raises(ValueError, match="at least 4"):
         power_spectrum([1.0, np.nan, 2.0])
 
 

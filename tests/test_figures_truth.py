@@ -17,6 +17,7 @@ from sharpdyn.figures import mlp as fmlp
 from sharpdyn.figures import scan as fscan
 from sharpdyn.figures import uv as fuv
 from sharpdyn.figures.checks import add_note, check_figure, figure_problems, mark_clipped
+from sharpdyn.spectra import power_spectrum
 
 # ------------------------------------------------------------------ the check itself can fail
 
@@ -224,7 +225,7 @@ def test_power_spectra_mark_the_period_two_peak_label_guides_and_name_the_observ
     spectra = []
     for r in (2.2, 2.27, 2.4):  # period 2, period 4, chaos
         d = chaos.orbit_diagram("cubic", [r], x0=0.3, n_transient=3000, n_keep=1024, observable="sharpness")
-        spectra.append(chaos.power_spectrum(d.states[0]))
+        spectra.append(power_spectrum(d.states[0]))
     fig = fchaos.plot_power_spectra(spectra, ["period 2", "period 4", "chaos"], observable="η · L''")
     check_figure(fig)
     assert "η · L''" in fig.get_suptitle()

@@ -60,6 +60,9 @@ def test_uv_heavy_ball_matches_numpy_loop_and_dense_hessian(b, width, d, s):
         np.testing.assert_allclose(tr.ntk[i], ref["ntk"], rtol=1e-9)
         np.testing.assert_allclose(tr.sharpness[i, ::25], ref["sharp"], rtol=1e-9)
     np.testing.assert_allclose(tr.threshold, (2 + 2 * b) / lr, rtol=1e-15)
+    # c is normalised by the NTK at initialisation (here from the weights directly)
+    np.testing.assert_allclose(tr.ntk0, ntk0, rtol=1e-12)
+    np.testing.assert_allclose(tr.c, lr * ntk0, rtol=1e-12)
 
 
 @pytest.mark.parametrize("d", [None, 4])

@@ -41,6 +41,20 @@ def test_sinusoid_frequency_and_parseval():
     assert s.power.sum() * df == pytest.approx(np.var(x), rel=1e-10)  # one-sided density integrates to variance
 
 
+def test_spacing_keeps_frequencies_in_cycles_per_step():
+    # a series sampled every 4 steps: 0.1 cycles per sample is 0.025 cycles per step
+    n = 2048
+    x = 1.5 * np.cos(2 * np.pi * 0.1 * np.arange(n))
+    s = power_spectrum(x, method="periodogram", window="boxcar", spacing=4.0)
+    assert s.frequency[-1] == pytest.approx(1 / 8)  # Nyquist 1 / (2 spacing)
+    assert s.peaks(1)[0] == pytest.approx(0.025, abs=1 / (4 * n))
+    df = s.frequency[1] - s.frequency[0]
+    assert df == pytest.approx(1 / (4 * n))
+    assert s.power.sum() * df == pytest.approx(np.var(x), rel=1e-10)
+    with pytest.raises(ValueError, match="spacing"):
+        power_spectrum(x, spacing=0.0)
+
+
 def test_accepts_lists_and_torch_tensors():
     x = _orbit(2.27, n=512)
     ref = power_spectrum(x)

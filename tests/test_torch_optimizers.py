@@ -346,7 +346,7 @@ def test_cli_train_with_adam_and_figure_threshold_line(tmp_path):
 
     from sharpdyn.cli import main
     from sharpdyn.figures.training import plot_training
-    from sharpdyn.torch.train import Trajectory  # noqa: F401
+    from sharpdyn.torch.train import TrainingRun  # noqa: F401
 
     res = CliRunner().invoke(main, ["train", "--n", "60", "--width", "8", "--steps", "6", "--lr", "0.01",
                                     "--optimizer", "adam", "--beta1", "0.8", "--eps", "1e-6", "--sharpness-every", "3",

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sharpdyn.torch import SharpnessTracker, models, train
-from sharpdyn.torch.train import Trajectory
+from sharpdyn.torch.train import TrainingRun
 
 from torch_reference import dense_hessian, reference_mse
 
@@ -46,6 +46,9 @@ def test_gd_matches_hand_written_loop_and_dense_sharpness():
     assert np.allclose(tr.sharpness, sharp, rtol=1e-8)
     assert np.allclose(tr.eta_lambda, lr * np.array(sharp), rtol=1e-8)
     assert np.allclose(tr.edge_ratio, lr * np.array(sharp) / 2, rtol=1e-8)
+    # c is normalised by the sharpness at initialisation (the dense top eigenvalue at step 0)
+    assert tr.sharpness0 == pytest.approx(sharp[0], rel=1e-8)
+    assert tr.c == pytest.approx(lr * sharp[0], rel=1e-8)
     for p, q in zip(model.parameters(), ref.parameters()):
         assert torch.allclose(p, q, rtol=0, atol=1e-12)
     assert not tr.diverged and tr.diverged_at == -1 and tr.converged.all()
@@ -147,7 +150,7 @@ def test_save_and_xarray(tmp_path):
         assert np.array_equal(z["loss"], tr.loss) and np.array_equal(z["sharpness"], tr.sharpness)
     ds = tr.to_xarray()
     assert ds.sizes == {"step": 5, "sharpness_step": 3}
-    assert isinstance(tr, Trajectory) and tr.steps == 4
+    assert isinstance(tr, TrainingRun) and tr.steps == 4
 
 
 @pytest.mark.parametrize("kwargs, match", [({"lr": -1.0}, "lr"), ({"lr": float("nan")}, "lr"),

@@ -9,6 +9,7 @@ Submodules (imported on first use):
 - :mod:`sharpdyn.cubic` -- the cubic map of GD on a sub-quadratic loss, and its relation to the UV model.
 - :mod:`sharpdyn.momentum` -- heavy-ball momentum in the UV model and the quadratic/cubic maps.
 - :mod:`sharpdyn.spectra` -- power spectra of any 1-D series (sharpness, loss).
+- :mod:`sharpdyn.divergence` -- when a run has diverged: every divergence rule, in one place.
 - :mod:`sharpdyn.mlp` -- small MLPs with exact dense Hessians in C++.
 - :mod:`sharpdyn.eigen` -- the eigensolver result shared by every Lanczos (``EigenResult``).
 - :mod:`sharpdyn.torch` -- HVP Lanczos sharpness of PyTorch models (``pip install sharpdyn[torch]``).
@@ -20,7 +21,8 @@ Submodules (imported on first use):
 - :mod:`sharpdyn.reproduce` -- the paper's evidence in one call, claim by claim (``sharpdyn reproduce``).
 
 Conventions: MSE is ``L = (1/2N) sum_i ||f(x_i) - y_i||^2``; ``c = lr * lambda_0`` is the
-normalised learning rate.
+normalised learning rate, ``lambda_0`` the NTK at initialisation (``ntk0``) in the UV model and
+its scans, the top Hessian eigenvalue at initialisation (``sharpness0``) for networks.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ _SUBMODULES = {
     "uv", "regimes", "fixed_points", "scan", "chaos", "mlp", "torch", "data", "figures",
     "spectra", "parameterization", "validation", "eigen", "cubic", "momentum", "bifurcation", "attractor", "early",
     "uv_fit", "reproduce",
+    "divergence",
 }
 
 __all__ = ["__version__", *sorted(_SUBMODULES)]

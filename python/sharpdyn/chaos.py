@@ -13,8 +13,9 @@ kept or averaged steps, in the shape of ChaosTools.jl's ``orbitdiagram`` / ``lya
 Nothing carries over between parameter values unless ``continuation=True`` is asked for.
 Results do not depend on the thread count. Divergence (an orbit leaving
 ``|x| <= max(1e6 (|x0| + 1), 2 sqrt(1 + 1/|r|))`` for the cubic map, ``|g| <= 1e6 (|g0| + |Y| + 1)``
-or a non-finite ``z`` for the UV map) is reported as ``diverged_at`` (the first step out of
-bounds, else -1) with a :class:`~sharpdyn.uv.DivergenceWarning`; data from that step on are NaN.
+or a non-finite ``z`` for the UV map; :mod:`sharpdyn.divergence`) is reported as ``diverged_at``
+(the first step out of bounds, else -1) with a :class:`~sharpdyn.uv.DivergenceWarning`; data from
+that step on are NaN.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from . import cubic as _cubic
@@ -57,7 +59,6 @@ __all__ = [
     "lyapunov_spectrum",
     "orbit_diagram",
     "period",
-    "power_spectrum",
     "uv_cubic_correspondence",
     "uv_orbit_diagram",
 ]
@@ -78,13 +79,6 @@ OBSERVABLES: dict[str, dict[str, int]] = {
 _MAX_DOUBLING_COUNT = 19
 
 
-def power_spectrum(series: Any, **kwargs: Any):
-    """Power spectrum of a 1-D series; see :func:`sharpdyn.spectra.power_spectrum`."""
-    from .spectra import power_spectrum as _ps
-
-    return _ps(series, **kwargs)
-
-
 # ----------------------------------------------------------------------------- validation
 
 
@@ -92,7 +86,7 @@ def _system(system: Any) -> str:
     return one_of(system, "system", SYSTEMS)
 
 
-def _params(params: Any, name: str = "params") -> np.ndarray:
+def _params(params: ArrayLike, name: str = "params") -> np.ndarray:
     p = as_float_array(params, name)
     if p.ndim == 0:
         p = p.reshape(1)
@@ -101,7 +95,7 @@ def _params(params: Any, name: str = "params") -> np.ndarray:
     return np.ascontiguousarray(p, dtype=np.float64)
 
 
-def _initial(system: str, x0: Any, count: int) -> tuple[np.ndarray, ...]:
+def _initial(system: str, x0: ArrayLike, count: int) -> tuple[np.ndarray, ...]:
     """Per-parameter initial conditions: cubic -> (x0,), uv -> (g0, z0)."""
     x = as_float_array(x0, "x0")
     dim = STATE_DIM[system]
@@ -209,9 +203,9 @@ def check_orbit_diagram_size(system: str, n_params: int, n_keep: int, *, observa
 
 def orbit_diagram(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     n_keep: int,
     observable: str = "state",
@@ -274,7 +268,7 @@ def orbit_diagram(
 
 
 def uv_orbit_diagram(
-    lr: Any,
+    lr: ArrayLike,
     *,
     width: float,
     f0: float,
@@ -333,9 +327,9 @@ def uv_orbit_diagram(
 
 def period(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     max_period: int = 1024,
     tol: float = 1e-7,
@@ -393,9 +387,9 @@ class LyapunovSpectrum:
 
 def lyapunov_spectrum(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     n_steps: int,
     threads: int | None = None,
@@ -426,9 +420,9 @@ def lyapunov_spectrum(
 
 def lyapunov(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
     n_steps: int,
     threads: int | None = None,
@@ -443,10 +437,10 @@ def lyapunov(
 
 def cycle_multipliers(
     system: str,
-    params: Any,
+    params: ArrayLike,
     *,
     cycle_period: int,
-    x0: Any,
+    x0: ArrayLike,
     n_transient: int,
 ) -> np.ndarray:
     """Multiplier(s) of the period-``cycle_period`` cycle near the attractor reached from ``x0``.
@@ -625,7 +619,7 @@ class CubicCorrespondence:
 
 
 def uv_cubic_correspondence(
-    Y: Any,
+    Y: ArrayLike,
     *,
     g0: float,
     z0: float,

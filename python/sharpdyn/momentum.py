@@ -13,8 +13,8 @@ quadratic with curvature ``lambda`` and ``c = lr * lambda`` it is the linear rec
 
 * :func:`train_uv` -- the UV model in parameter space with heavy-ball momentum (C++, batched,
   OpenMP; at ``b = 0`` bit for bit :func:`sharpdyn.uv.train`), recording loss, output, NTK and
-  the exact sharpness; :class:`MomentumTrajectory` labels runs with the regimes of
-  :mod:`sharpdyn.regimes` against the momentum threshold.
+  the exact sharpness in a :class:`sharpdyn.uv.Trajectory` with ``momentum`` set, which labels
+  runs with the regimes of :mod:`sharpdyn.regimes` against the momentum threshold.
 * :func:`phase_scan` -- a ``(c, b)`` phase diagram of the UV model from one initialisation;
   :func:`uv_boundaries` -- where the loss-spike, sharpness-reduction (catapult) and divergence
   boundaries lie for each ``b``.
@@ -27,21 +27,20 @@ quadratic with curvature ``lambda`` and ``c = lr * lambda`` it is the linear rec
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from . import parameterization as _param
 from . import regimes as _regimes
+from .uv import Trajectory, _weights_and_example
 from .validation import as_float_array, nonnegative_int, positive_array, positive_int, threads_arg
 
 __all__ = [
     "CubicBoundaries",
-    "MomentumTrajectory",
     "PhaseScan",
     "UVBoundaries",
     "cubic_boundaries",
@@ -57,14 +56,14 @@ __all__ = [
 ]
 
 
-def _momentum_array(value: Any, name: str = "momentum") -> np.ndarray:
+def _momentum_array(value: ArrayLike, name: str = "momentum") -> np.ndarray:
     b = as_float_array(value, name)
     if not np.all((b >= 0) & (b < 1)):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return b
 
 
-def heavy_ball_threshold(lr: Any, momentum: Any, *, nesterov: bool = False) -> np.ndarray:
+def heavy_ball_threshold(lr: ArrayLike, momentum: ArrayLike, *, nesterov: bool = False) -> np.ndarray:
     """Largest stable curvature of heavy-ball (``(2 + 2b)/lr``) or Nesterov
     (``2 (1 + b) / ((1 + 2b) lr)``) momentum on a quadratic; broadcasts."""
     eta = positive_array(lr, "lr")
@@ -76,84 +75,21 @@ def heavy_ball_threshold(lr: Any, momentum: Any, *, nesterov: bool = False) -> n
 
 # -- the UV model -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class MomentumTrajectory:
-    """UV-model runs with heavy-ball momentum: arrays of length ``steps + 1`` (index 0 the
-    initial state) with an optional leading batch axis; NaN after a divergence.
-
-    Attributes
-    ----------
-    loss, f, ntk, sharpness:
-        ``(f - y)^2/2``, output, NTK ``|grad f|^2``, exact top Hessian eigenvalue.
-    diverged, diverged_at:
-        Shape ``([batch])``; ``diverged_at`` the first step out of bounds (-1 if none).
-    lr, momentum:
-        Per run (batch shape).
-    width, x, y, s, kappa:
-        As in :class:`sharpdyn.uv.Trajectory`.
-    u, v:
-        Weights after the last step.
-    """
-
-    loss: np.ndarray
-    f: np.ndarray
-    ntk: np.ndarray
-    sharpness: np.ndarray
-    diverged: np.ndarray
-    diverged_at: np.ndarray
-    lr: np.ndarray
-    momentum: np.ndarray
-    width: int
-    x: np.ndarray
-    y: float
-    s: float
-    kappa: float
-    u: np.ndarray | None = field(default=None, repr=False)
-    v: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def steps(self) -> int:
-        return self.loss.shape[-1] - 1
-
-    @property
-    def c(self) -> np.ndarray:
-        """Normalised learning rate ``lr * ntk_0``."""
-        return self.lr * self.ntk[..., 0]
-
-    @property
-    def threshold(self) -> np.ndarray:
-        """The momentum threshold ``(2 + 2b)/lr`` on the sharpness."""
-        return heavy_ball_threshold(self.lr, self.momentum)
-
-    def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA):
-        """Regime name(s) of :mod:`sharpdyn.regimes` with the momentum threshold in place of
-        ``2/lr`` (identical to :func:`sharpdyn.uv.classify` at ``b = 0``)."""
-        return _regimes.classify_series(self.loss, self.sharpness, lr=self.lr, diverged=self.diverged,
-                                        criteria=criteria, threshold=self.threshold)
-
-    def save(self, path: str | Path) -> Path:
-        """Write every array and parameter to a ``.npz`` file."""
-        path = Path(path)
-        np.savez_compressed(path, loss=self.loss, f=self.f, ntk=self.ntk, sharpness=self.sharpness,
-                            diverged=self.diverged, diverged_at=self.diverged_at, lr=self.lr,
-                            momentum=self.momentum, width=self.width, x=self.x, y=self.y, s=self.s,
-                            kappa=self.kappa)
-        return path
-
-
 def train_uv(
-    u0: Any,
-    v0: Any,
+    u0: ArrayLike,
+    v0: ArrayLike,
     *,
-    lr: Any,
-    momentum: Any,
+    lr: ArrayLike,
+    momentum: ArrayLike,
     steps: int,
-    x: Any = 1.0,
+    x: ArrayLike = 1.0,
     y: float = 1.0,
     param: _param.Param = "sp",
     threads: int | None = None,
-) -> MomentumTrajectory:
-    """Heavy-ball GD of the UV model in parameter space (compiled, batched).
+) -> Trajectory:
+    """Heavy-ball GD of the UV model in parameter space (compiled, batched): a
+    :class:`sharpdyn.uv.Trajectory` with ``momentum`` set (its ``threshold`` and ``regime``
+    use ``(2 + 2b)/lr``).
 
     Parameters
     ----------
@@ -169,26 +105,8 @@ def train_uv(
     """
     steps = positive_int(steps, "steps")
     s = _param.exponent(param)
-    xv = as_float_array(x, "x")
-    if xv.ndim > 1:
-        raise ValueError(f"x must be a scalar or a vector, got shape {xv.shape}")
-    d = 1 if xv.ndim == 0 else xv.shape[0]
-    yv = as_float_array(y, "y")
-    if yv.ndim != 0:
-        raise ValueError(f"y must be a scalar, got shape {yv.shape}")
-    u = as_float_array(u0, "u0")
-    v = as_float_array(v0, "v0")
-    if v.ndim not in (1, 2):
-        raise ValueError(f"v0 must have shape (n,) or (batch, n), got {v.shape}")
-    batched = v.ndim == 2
-    if u.ndim != (1 if xv.ndim == 0 else 2) + int(batched) or u.shape[: 1 + int(batched)] != v.shape:
-        raise ValueError(f"u0 {u.shape} does not match v0 {v.shape} and x {xv.shape}")
-    if xv.ndim == 1 and u.shape[-1] != d:
-        raise ValueError(f"u0's last axis ({u.shape[-1]}) must equal len(x) ({d})")
-    B = v.shape[0] if batched else 1
-    n = v.shape[-1]
-    if n == 0:
-        raise ValueError("u0/v0: width must be > 0")
+    w = _weights_and_example(u0, v0, x, y)
+    u, xv, B, n, batched = w.u, w.x, w.batch, w.width, w.batched
     eta = positive_array(lr, "lr")
     b = _momentum_array(momentum)
     for arr, name in ((eta, "lr"), (b, "momentum")):
@@ -197,16 +115,14 @@ def train_uv(
     eta_b = np.ascontiguousarray(np.broadcast_to(eta, (B,)), dtype=np.float64)
     b_b = np.ascontiguousarray(np.broadcast_to(b, (B,)), dtype=np.float64)
     gam = float(_param.gamma(n, s))
-    u3 = np.ascontiguousarray(u.reshape(B, n, d), dtype=np.float64)
-    v2 = np.ascontiguousarray(v.reshape(B, n), dtype=np.float64)
-    x1 = np.ascontiguousarray(xv.reshape(d), dtype=np.float64)
-    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train_momentum(u3, v2, x1, eta_b, b_b, float(yv), gam, steps,
+    u3, v2, x1 = w.kernel_arrays()
+    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train_momentum(u3, v2, x1, eta_b, b_b, w.y, gam, steps,
                                                                 threads_arg(threads))
     sq = (lambda a: a) if batched else (lambda a: a[0])
-    return MomentumTrajectory(
+    return Trajectory(
         loss=sq(loss), f=sq(f), ntk=sq(ntk), sharpness=sq(sh), diverged=sq(div.astype(bool)), diverged_at=sq(at),
         lr=eta_b if batched else np.asarray(eta_b[0]), momentum=b_b if batched else np.asarray(b_b[0]),
-        width=n, x=xv, y=float(yv), s=s, kappa=gam * gam * float(x1 @ x1),
+        width=n, x=xv, y=w.y, s=s, kappa=gam * gam * float(x1 @ x1),
         u=sq(uf.reshape(u.shape if batched else (1, *u.shape))), v=sq(vf),
     )
 
@@ -257,7 +173,7 @@ class PhaseScan:
         return path
 
 
-def phase_scan(c: Any, momentum: Any, *, width: int = 1024, y: float = 1.0, steps: int = 1000,
+def phase_scan(c: ArrayLike, momentum: ArrayLike, *, width: int = 1024, y: float = 1.0, steps: int = 1000,
                seed: int = 0, param: _param.Param = "sp", criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
                threads: int | None = None) -> PhaseScan:
     """Heavy-ball UV runs over every ``(c, b)`` pair from the same initial weights
@@ -325,8 +241,8 @@ def uv_boundaries(scan: PhaseScan, *, rel_change: float = 0.05) -> UVBoundaries:
 
 # -- quadratic and cubic maps ------------------------------------------------------------------
 
-def quadratic_map(c: Any, momentum: Any, *, steps: int, x0: Any = 1.0, x_prev: Any = None,
-                  nesterov: bool = False) -> np.ndarray:
+def quadratic_map(c: ArrayLike, momentum: ArrayLike, *, steps: int, x0: ArrayLike = 1.0,
+                  x_prev: ArrayLike | None = None, nesterov: bool = False) -> np.ndarray:
     """Momentum GD on ``L = lambda x^2 / 2`` in ``c = lr lambda``: heavy ball
     ``x_{t+1} = (1 + b - c) x_t - b x_{t-1}`` or Nesterov
     ``x_{t+1} = (1 + b)(1 - c) x_t - b (1 - c) x_{t-1}`` (``x_{t+1} = y_t - lr L'(y_t)`` at the
@@ -364,7 +280,7 @@ ESCAPE_BOUND = 10.0
 cubic term grows it super-exponentially)."""
 
 
-def cubic_map(r: Any, momentum: Any, *, steps: int, x0: Any = 0.3, x_prev: Any = None,
+def cubic_map(r: ArrayLike, momentum: ArrayLike, *, steps: int, x0: ArrayLike = 0.3, x_prev: ArrayLike | None = None,
               n_keep: int | None = None) -> np.ndarray:
     """The cubic map with heavy-ball momentum
     ``x_{t+1} = r x_t (1 - x_t^2) + b (x_t - x_{t-1})``
@@ -409,8 +325,8 @@ def cubic_map(r: Any, momentum: Any, *, steps: int, x0: Any = 0.3, x_prev: Any =
     return out
 
 
-def cubic_period(r: Any, momentum: Any, *, x0: Any = 0.3, x_prev: Any = None, n_transient: int = 20_000,
-                 max_period: int = 64, tol: float = 1e-7) -> np.ndarray:
+def cubic_period(r: ArrayLike, momentum: ArrayLike, *, x0: ArrayLike = 0.3, x_prev: ArrayLike | None = None,
+                 n_transient: int = 20_000, max_period: int = 64, tol: float = 1e-7) -> np.ndarray:
     """Period of the late orbit of :func:`cubic_map` (smallest ``p <= max_period`` with
     ``|x_{t+p} - x_t| <= tol`` over the last ``2 max_period`` states), 0 if none (chaos or slow
     convergence), -1 if the orbit escaped. Broadcasts; int array."""
@@ -424,7 +340,7 @@ def cubic_period(r: Any, momentum: Any, *, x0: Any = 0.3, x_prev: Any = None, n_
     return np.where(escaped, -1, period)
 
 
-def cubic_two_cycle(r: Any, momentum: Any) -> tuple[np.ndarray, np.ndarray]:
+def cubic_two_cycle(r: ArrayLike, momentum: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The flip-born 2-cycle ``{p, q}`` of the momentum cubic map, in closed form.
 
     Subtracting and adding the cycle equations ``q = F(p) + b (p - q)``, ``p = F(q) + b (q - p)``
@@ -441,7 +357,7 @@ def cubic_two_cycle(r: Any, momentum: Any) -> tuple[np.ndarray, np.ndarray]:
     return (total + diff) / 2.0, (total - diff) / 2.0
 
 
-def cubic_two_cycle_flip(r: Any, momentum: Any) -> np.ndarray:
+def cubic_two_cycle_flip(r: ArrayLike, momentum: ArrayLike) -> np.ndarray:
     """``1 + tr M + det M`` of the 2-cycle's monodromy ``M = J(q) J(p)``,
     ``J(x) = [[F'(x) + b, -b], [1, 0]]`` in the state ``(x_t, x_{t-1})``; it vanishes where an
     eigenvalue of ``M`` is -1 (``det M = b^2``, ``tr M = a_p a_q - 2b`` with
@@ -482,7 +398,7 @@ class CubicBoundaries:
         return 2.0 * (self.first_doubling - 1.0)
 
 
-def cubic_boundaries(momentum: Any, *, x0: float | None = None, x0_offset: float = 1e-3, r_max: float = 6.0,
+def cubic_boundaries(momentum: ArrayLike, *, x0: float | None = None, x0_offset: float = 1e-3, r_max: float = 6.0,
                      n_r: int = 501, n_transient: int = 5000) -> CubicBoundaries:
     """:class:`CubicBoundaries` for each momentum value (1-d, each in ``[0, 1)``).
 
@@ -503,7 +419,7 @@ def cubic_boundaries(momentum: Any, *, x0: float | None = None, x0_offset: float
         cross = np.nonzero((g[:-1] > 0) & (g[1:] <= 0))[0]
         if cross.size:
             j = int(cross[0])
-            second[i] = brentq(lambda rr: float(cubic_two_cycle_flip(rr, b)), grid[j], grid[j + 1],
+            second[i] = brentq(lambda rr, b=b: float(cubic_two_cycle_flip(rr, b)), grid[j], grid[j + 1],
                                xtol=1e-15, rtol=4 * np.finfo(float).eps)
     grid = np.linspace(1.0, r_max, n_r)
     start = np.sqrt(1.0 - 1.0 / grid)[None, :] + x0_offset if x0 is None else x0

@@ -1,5 +1,14 @@
 """Power spectra of 1-D series (sharpness, loss, map orbits), in cycles per step.
 
+This is the one power-spectrum function of sharpdyn: :meth:`sharpdyn.bifurcation.Bifurcation.power_spectrum`,
+the ``sharpdyn lyapunov`` and ``sharpdyn demo`` figures, the reproduction report and
+:func:`sharpdyn.figures.training.plot_training` all call :func:`power_spectrum`.
+
+Conventions: one-sided power spectral density (``scaling="density"``: ``sum(power) * df`` is the
+variance of the series after detrending), frequencies in cycles per *step* from 0 to the
+Nyquist frequency ``1 / (2 spacing)`` (``spacing`` steps between samples; 1/2 for a series
+sampled every step), the mean removed (``detrend="constant"``) and a Hann window by default.
+
 A period-``p`` oscillation puts its power at multiples of ``1/p`` cycles per step: a period-2
 orbit peaks at 1/2, a period-4 orbit at 1/4 and 1/2, ... through the doubling cascade; a chaotic
 orbit has a broadband spectrum. Works on any array-like, including PyTorch tensors (detached and
@@ -9,11 +18,11 @@ moved to the CPU).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from .validation import one_of, positive_int, refuse_complex
+from .validation import one_of, positive_float, positive_int, refuse_complex
 
 __all__ = ["PowerSpectrum", "as_series", "power_spectrum"]
 
@@ -21,7 +30,7 @@ METHODS = ("welch", "periodogram")
 DETRENDS = ("constant", "linear", "none")
 
 
-def as_series(series: Any, name: str = "series") -> np.ndarray:
+def as_series(series: ArrayLike, name: str = "series") -> NDArray[np.float64]:
     """A finite 1-D float64 array from any array-like (NumPy, lists, torch tensors)."""
     if hasattr(series, "detach") and hasattr(series, "cpu"):  # torch.Tensor, without importing torch
         series = series.detach().cpu().numpy()
@@ -51,24 +60,29 @@ class PowerSpectrum:
     Attributes
     ----------
     frequency:
-        Cycles per step, from 0 to 1/2, shape ``(F,)``.
+        Cycles per step, from 0 to ``1 / (2 spacing)`` (1/2 for a series sampled every step),
+        shape ``(F,)``.
     power:
-        Power spectral density (series units squared per cycle-per-step), shape ``(F,)``.
+        One-sided power spectral density (series units squared per cycle-per-step), shape
+        ``(F,)``.
     method, window, segment, detrend:
         How it was computed.
     n_samples:
         Length of the input series.
+    spacing:
+        Steps between consecutive samples of the series.
     """
 
-    frequency: np.ndarray
-    power: np.ndarray
+    frequency: NDArray[np.float64]
+    power: NDArray[np.float64]
     method: str
     window: str
     segment: int
     detrend: str
     n_samples: int
+    spacing: float = 1.0
 
-    def peaks(self, count: int = 3, *, min_relative: float = 1e-6) -> np.ndarray:
+    def peaks(self, count: int = 3, *, min_relative: float = 1e-6) -> NDArray[np.float64]:
         """Frequencies of the ``count`` highest local maxima (endpoints included) above
         ``min_relative`` times the top power, highest first."""
         count = positive_int(count, "count")
@@ -88,14 +102,15 @@ class PowerSpectrum:
 
 
 def power_spectrum(
-    series: Any,
+    series: ArrayLike,
     *,
     method: str = "welch",
     window: str = "hann",
     segment: int | None = None,
     detrend: str = "constant",
+    spacing: float = 1.0,
 ) -> PowerSpectrum:
-    """Power spectrum of a 1-D series sampled once per step.
+    """Power spectrum of a 1-D series sampled every ``spacing`` steps (default every step).
 
     Parameters
     ----------
@@ -112,12 +127,16 @@ def power_spectrum(
     detrend:
         ``"constant"`` (remove the mean, so the zero-frequency line does not dominate),
         ``"linear"`` or ``"none"``.
+    spacing:
+        Steps between consecutive samples (e.g. a sharpness measured every 5 steps), > 0: the
+        frequencies stay in cycles per step, up to the Nyquist frequency ``1 / (2 spacing)``.
 
     Returns
     -------
-    PowerSpectrum with frequencies in cycles per step (Nyquist = 1/2).
+    PowerSpectrum with frequencies in cycles per step (Nyquist ``1 / (2 spacing)``).
     """
     x = as_series(series)
+    spacing = positive_float(spacing, "spacing")
     method = one_of(method, "method", METHODS)
     detrend = one_of(detrend, "detrend", DETRENDS)
     if not isinstance(window, str):
@@ -135,9 +154,9 @@ def power_spectrum(
             raise ValueError(f"segment ({seg}) must be <= the series length ({n})")
         if seg < 4:
             raise ValueError(f"segment must be >= 4, got {seg}")
-        f, p = signal.welch(x, fs=1.0, window=window, nperseg=seg, detrend=dt, scaling="density")
+        f, p = signal.welch(x, fs=1.0 / spacing, window=window, nperseg=seg, detrend=dt, scaling="density")
     else:
         seg = n
-        f, p = signal.periodogram(x, fs=1.0, window=window, detrend=dt, scaling="density")
+        f, p = signal.periodogram(x, fs=1.0 / spacing, window=window, detrend=dt, scaling="density")
     return PowerSpectrum(frequency=f, power=p, method=method, window=window, segment=seg, detrend=detrend,
-                         n_samples=n)
+                         n_samples=n, spacing=spacing)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from . import parameterization as _param
@@ -70,13 +71,14 @@ class DivergenceWarning(RuntimeWarning):
     """Some points of a map iteration diverged (their outputs are +-inf)."""
 
 
-def _kappa(width: Any, x: Any, param: _param.Param) -> np.ndarray:
+def _kappa(width: ArrayLike, x: ArrayLike, param: _param.Param) -> np.ndarray:
     w = positive_array(width, "width")
     xx = as_float_array(x, "x")
     return _param.kappa(w, xx * xx, param)
 
 
-def sharpness(f: Any, ntk: Any, *, width: Any, x: Any = 1.0, y: Any = 1.0, param: _param.Param = "sp") -> np.ndarray:
+def sharpness(f: ArrayLike, ntk: ArrayLike, *, width: ArrayLike, x: ArrayLike = 1.0, y: ArrayLike = 1.0,
+              param: _param.Param = "sp") -> np.ndarray:
     """Exact sharpness (top Hessian eigenvalue of ``L = (f-y)^2/2`` in (u, v)) at ``(f, ntk)``.
 
     ``x`` is the input (a scalar, or ``|x|`` for a vector input); arrays broadcast.
@@ -111,13 +113,13 @@ def _run_map(f, lam, lr, kappa, y, steps, threads):
 
 
 def function_map(
-    f: Any,
-    ntk: Any,
+    f: ArrayLike,
+    ntk: ArrayLike,
     *,
-    lr: Any,
-    width: Any,
-    x: Any = 1.0,
-    y: Any = 1.0,
+    lr: ArrayLike,
+    width: ArrayLike,
+    x: ArrayLike = 1.0,
+    y: ArrayLike = 1.0,
     param: _param.Param = "sp",
     steps: int = 1,
     threads: int | None = None,
@@ -143,7 +145,7 @@ def function_map(
 
     All array arguments broadcast together; the result has the broadcast shape (0-d for
     scalars). A point that diverges (``|f - y|`` beyond ``1e6 (|f0 - y| + |y| + 1)`` or
-    overflow) stops there and returns ``f = +-inf``, ``ntk = +inf``, with a
+    overflow; :func:`sharpdyn.divergence.output_bound`) stops there and returns ``f = +-inf``, ``ntk = +inf``, with a
     :class:`DivergenceWarning`; use :func:`iterate` for the step at which it diverged.
     """
     steps = positive_int(steps, "steps")
@@ -163,7 +165,8 @@ def function_map(
     return f_out, lam_out
 
 
-def normalized_map(g: Any, z: Any, *, Y: Any, steps: int = 1, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def normalized_map(g: ArrayLike, z: ArrayLike, *, Y: ArrayLike, steps: int = 1,
+                   threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The one-parameter map ``g' = g(1 - z + g(g + Y))``, ``z' = z + g(zg - 4(g + Y))``.
 
     ``g = lr*sqrt(kappa)*(f - y)``, ``z = lr*ntk``, ``Y = lr*sqrt(kappa)*y``; it is the
@@ -186,7 +189,8 @@ def normalized_map(g: Any, z: Any, *, Y: Any, steps: int = 1, threads: int | Non
     return f_out - YY, z_out
 
 
-def to_normalized(f: Any, ntk: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any = 1.0, param: _param.Param = "sp"):
+def to_normalized(f: ArrayLike, ntk: ArrayLike, *, lr: ArrayLike, width: ArrayLike, x: ArrayLike = 1.0,
+                  y: ArrayLike = 1.0, param: _param.Param = "sp") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(g, z, Y)`` from physical ``(f, ntk)``: ``g = lr sqrt(kappa)(f - y)``, ``z = lr ntk``,
     ``Y = lr sqrt(kappa) y``."""
     eta = positive_array(lr, "lr")
@@ -195,7 +199,8 @@ def to_normalized(f: Any, ntk: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any
     return eta * sk * (as_float_array(f, "f") - yy), eta * nonnegative_array(ntk, "ntk"), eta * sk * yy
 
 
-def from_normalized(g: Any, z: Any, *, lr: Any, width: Any, x: Any = 1.0, y: Any = 1.0, param: _param.Param = "sp"):
+def from_normalized(g: ArrayLike, z: ArrayLike, *, lr: ArrayLike, width: ArrayLike, x: ArrayLike = 1.0,
+                    y: ArrayLike = 1.0, param: _param.Param = "sp") -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`to_normalized`: ``(f, ntk)`` from ``(g, z)``."""
     eta = positive_array(lr, "lr")
     sk = np.sqrt(_kappa(width, x, param))
@@ -223,7 +228,8 @@ def init(
         d = positive_int(d, "d")
     lead = () if batch is None else (positive_int(batch, "batch"),)
     sigma = positive_float(sigma, "sigma")
-    check_allocation(8 * 2 * product(*lead, n, d or 1) + 8 * product(*lead, n), "width" if batch is None else "width, batch",
+    check_allocation(8 * 2 * product(*lead, n, d or 1) + 8 * product(*lead, n),
+                     "width" if batch is None else "width, batch",
                      hint="ask for fewer or narrower networks")
     std = float(_param.init_std(n, param, sigma))
     rng = np.random.default_rng(seed)
@@ -236,10 +242,16 @@ def init(
 @dataclass(frozen=True)
 class Trajectory:
     """A UV-model run (or a batch of runs): arrays of length ``steps + 1``, index 0 the
-    initial state, with an optional leading batch axis.
+    initial state, with an optional leading batch axis. Plain GD (:func:`train`,
+    :func:`iterate`) and heavy-ball momentum (:func:`sharpdyn.momentum.train_uv`, which sets
+    ``momentum``) give this one type.
 
     Entries after a divergence are NaN ("no data"); ``diverged_at`` is the first step whose
-    state was out of bounds (-1 if none).
+    state was out of bounds (-1 if none; :func:`sharpdyn.divergence.output_bound`).
+
+    Its normalised learning rate is ``c = lr * ntk0`` (:attr:`c`), ``ntk0`` being the NTK
+    ``|grad f|^2`` at initialisation (not the sharpness, which normalises ``c`` in
+    :mod:`sharpdyn.mlp` and :mod:`sharpdyn.torch`).
 
     Attributes
     ----------
@@ -251,6 +263,10 @@ class Trajectory:
     lr, width, x, y, s, kappa:
         The parameters that made the run (``lr`` broadcast to the batch shape; ``s`` the
         parameterization exponent; ``x`` as given, a scalar or a vector).
+    u, v:
+        Weights after the last step (runs from weights only).
+    momentum:
+        Heavy-ball coefficient ``b`` per run (batch shape), or ``None`` for plain GD.
     """
 
     loss: np.ndarray
@@ -267,27 +283,45 @@ class Trajectory:
     kappa: float
     u: np.ndarray | None = field(default=None, repr=False)
     v: np.ndarray | None = field(default=None, repr=False)
+    momentum: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
         return self.loss.shape[-1] - 1
 
     @property
+    def ntk0(self) -> np.ndarray:
+        """The NTK at initialisation ``lambda_0 = |grad f_0|^2``, shape ``([batch])``."""
+        return self.ntk[..., 0]
+
+    @property
     def c(self) -> np.ndarray:
-        """Normalised learning rate ``c = lr * ntk_0``."""
+        """Normalised learning rate ``c = lr * ntk0`` (the NTK at initialisation)."""
         return self.lr * self.ntk[..., 0]
 
+    @property
+    def threshold(self) -> np.ndarray:
+        """Stability threshold on the sharpness: ``2/lr``, or ``(2 + 2b)/lr`` with momentum
+        (as :func:`sharpdyn.momentum.heavy_ball_threshold`)."""
+        b = 0.0 if self.momentum is None else self.momentum
+        return (2.0 + 2.0 * b) / np.asarray(self.lr, dtype=np.float64)
+
     def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA):
-        """Regime name(s); see :mod:`sharpdyn.regimes`."""
-        return classify(self, criteria=criteria)
+        """Regime name(s); see :mod:`sharpdyn.regimes`. With momentum, against its threshold
+        ``(2 + 2b)/lr`` in place of ``2/lr`` (identical to plain GD's at ``b = 0``)."""
+        if self.momentum is None:
+            return classify(self, criteria=criteria)
+        return _regimes.classify_series(self.loss, self.sharpness, lr=self.lr, diverged=self.diverged,
+                                        criteria=criteria, threshold=self.threshold)
 
     def save(self, path: str | Path) -> Path:
-        """Write every array and parameter to a ``.npz`` file."""
+        """Write every array and parameter to a ``.npz`` file (``momentum`` only when set)."""
         path = Path(path)
+        extra: dict[str, Any] = {} if self.momentum is None else {"momentum": self.momentum}
         np.savez_compressed(
             path,
             loss=self.loss, f=self.f, ntk=self.ntk, sharpness=self.sharpness,
-            diverged=self.diverged, diverged_at=self.diverged_at, lr=self.lr,
+            diverged=self.diverged, diverged_at=self.diverged_at, lr=self.lr, **extra,
             width=self.width, x=self.x, y=self.y, s=self.s, kappa=self.kappa,
         )
         return path
@@ -297,39 +331,32 @@ _RECORD_BYTES = 40  # loss, f, ntk, sharpness per run and step, plus slack
 _ITERATE_BYTES = 64  # f, ntk and the loss/sharpness temporaries of iterate()
 
 
-def train(
-    u0: Any,
-    v0: Any,
-    *,
-    lr: Any,
-    steps: int,
-    x: Any = 1.0,
-    y: float = 1.0,
-    param: _param.Param = "sp",
-    threads: int | None = None,
-) -> Trajectory:
-    """Gradient descent in parameter space on ``(u, v)``, recording every step.
+@dataclass(frozen=True)
+class _WeightsAndExample:
+    """Validated weights ``(u0, v0)`` and example ``(x, y)`` of a parameter-space run; the
+    C-contiguous ``(B, n, d)``, ``(B, n)``, ``(d,)`` arrays the kernels take are made on demand
+    (after the caller's allocation check)."""
 
-    Parameters
-    ----------
-    u0:
-        Shape ``(n,)`` for a scalar ``x`` or ``(n, d)`` for ``x`` in R^d, with an optional
-        leading batch axis.
-    v0:
-        Shape ``(n,)``, with the same optional batch axis.
-    lr:
-        Learning rate: a scalar, or one per batch element (shape ``(batch,)``).
-    steps:
-        Number of GD steps (>= 1).
-    x, y:
-        The example: ``x`` a scalar or a vector of length ``d``; ``y`` a scalar.
-    param:
-        ``"sp"``, ``"mup"`` or the exponent ``s`` in [0, 1] (sets ``gamma = n^{-(1-s)/2}``).
-    threads:
-        OpenMP threads (None: default). Results do not depend on it.
-    """
-    steps = positive_int(steps, "steps")
-    s = _param.exponent(param)
+    u: np.ndarray
+    v: np.ndarray
+    x: np.ndarray
+    y: float
+    batch: int
+    width: int
+    d: int
+    batched: bool
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        B, n, d = self.batch, self.width, self.d
+        return (np.ascontiguousarray(self.u.reshape(B, n, d), dtype=np.float64),
+                np.ascontiguousarray(self.v.reshape(B, n), dtype=np.float64),
+                np.ascontiguousarray(self.x.reshape(d), dtype=np.float64))
+
+
+def _weights_and_example(u0: ArrayLike, v0: ArrayLike, x: ArrayLike, y: ArrayLike) -> _WeightsAndExample:
+    """The shape rules of :func:`train` and :func:`sharpdyn.momentum.train_uv`: ``x`` a scalar
+    or a vector of length ``d``, ``y`` a scalar, ``u0`` of shape ``([batch,] n[, d])`` and ``v0``
+    of shape ``([batch,] n)``, ``n > 0``."""
     xv = as_float_array(x, "x")
     if xv.ndim > 1:
         raise ValueError(f"x must be a scalar or a vector, got shape {xv.shape}")
@@ -357,6 +384,44 @@ def train(
     n = v.shape[-1]
     if n == 0:
         raise ValueError("u0/v0: width must be > 0")
+    return _WeightsAndExample(u=u, v=v, x=xv, y=float(yv), batch=B, width=n, d=d, batched=batched)
+
+
+def train(
+    u0: ArrayLike,
+    v0: ArrayLike,
+    *,
+    lr: ArrayLike,
+    steps: int,
+    x: ArrayLike = 1.0,
+    y: float = 1.0,
+    param: _param.Param = "sp",
+    threads: int | None = None,
+) -> Trajectory:
+    """Gradient descent in parameter space on ``(u, v)``, recording every step.
+
+    Parameters
+    ----------
+    u0:
+        Shape ``(n,)`` for a scalar ``x`` or ``(n, d)`` for ``x`` in R^d, with an optional
+        leading batch axis.
+    v0:
+        Shape ``(n,)``, with the same optional batch axis.
+    lr:
+        Learning rate: a scalar, or one per batch element (shape ``(batch,)``).
+    steps:
+        Number of GD steps (>= 1).
+    x, y:
+        The example: ``x`` a scalar or a vector of length ``d``; ``y`` a scalar.
+    param:
+        ``"sp"``, ``"mup"`` or the exponent ``s`` in [0, 1] (sets ``gamma = n^{-(1-s)/2}``).
+    threads:
+        OpenMP threads (None: default). Results do not depend on it.
+    """
+    steps = positive_int(steps, "steps")
+    s = _param.exponent(param)
+    w = _weights_and_example(u0, v0, x, y)
+    u, xv, yv, B, n, d, batched = w.u, w.x, w.y, w.batch, w.width, w.d, w.batched
     check_allocation(_RECORD_BYTES * product(B, steps + 1) + 8 * 2 * product(B, n, d + 1), "steps",
                      hint=f"{B} run(s) x {steps + 1} recorded steps; record fewer steps per call "
                           "(continue from the returned weights) or use sharpdyn.scan.uv, which keeps no history")
@@ -365,28 +430,26 @@ def train(
         raise ValueError(f"lr must be a scalar or have shape ({B},), got {eta.shape}")
     eta_b = np.ascontiguousarray(np.broadcast_to(eta, (B,)), dtype=np.float64)
     gam = float(_param.gamma(n, s))
-    u3 = np.ascontiguousarray(u.reshape(B, n, d), dtype=np.float64)
-    v2 = np.ascontiguousarray(v.reshape(B, n), dtype=np.float64)
-    x1 = np.ascontiguousarray(xv.reshape(d), dtype=np.float64)
-    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train(u3, v2, x1, eta_b, float(yv), gam, steps, threads_arg(threads))
+    u3, v2, x1 = w.kernel_arrays()
+    loss, f, ntk, sh, div, at, uf, vf = _core.uv_train(u3, v2, x1, eta_b, yv, gam, steps, threads_arg(threads))
     squeeze = (lambda a: a[0]) if not batched else (lambda a: a)
     return Trajectory(
         loss=squeeze(loss), f=squeeze(f), ntk=squeeze(ntk), sharpness=squeeze(sh),
         diverged=squeeze(div.astype(bool)), diverged_at=squeeze(at),
         lr=squeeze(eta_b) if batched else np.asarray(eta_b[0]),
-        width=n, x=xv, y=float(yv), s=s, kappa=gam * gam * float(x1 @ x1),
+        width=n, x=xv, y=yv, s=s, kappa=gam * gam * float(x1 @ x1),
         u=squeeze(uf.reshape(u.shape if batched else (1, *u.shape))), v=squeeze(vf),
     )
 
 
 def iterate(
-    f0: Any,
-    ntk0: Any,
+    f0: ArrayLike,
+    ntk0: ArrayLike,
     *,
-    lr: Any,
+    lr: ArrayLike,
     width: int,
     steps: int,
-    x: Any = 1.0,
+    x: ArrayLike = 1.0,
     y: float = 1.0,
     param: _param.Param = "sp",
     threads: int | None = None,
@@ -436,7 +499,7 @@ def iterate(
 def classify(
     trajectory: Trajectory,
     *,
-    lr: Any = None,
+    lr: ArrayLike | None = None,
     criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA,
 ):
     """Regime name of a finished run (an array of names for a batch).

@@ -82,6 +82,7 @@ def _chaos_section(out: Path) -> dict:
 
     from .. import chaos
     from ..figures.chaos import VALUE_LABEL, plot_orbit_diagram, plot_power_spectra
+    from ..spectra import power_spectrum
 
     r = np.linspace(1.8, 2.45, 2500)
     with warnings.catch_warnings():
@@ -107,7 +108,7 @@ def _chaos_section(out: Path) -> dict:
     spectra = []
     for label, value in picks.items():
         d = chaos.orbit_diagram("cubic", [value], x0=0.3, n_transient=5000, n_keep=4096, observable="sharpness")
-        spectra.append(chaos.power_spectrum(d.states[0]))
+        spectra.append(power_spectrum(d.states[0]))
     observable = VALUE_LABEL[("cubic", "sharpness")]
     plot_power_spectra(spectra, list(picks), observable=f"the sharpness {observable}").savefig(
         out / "spectra_cubic.png", dpi=130)

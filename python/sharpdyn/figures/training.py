@@ -1,34 +1,26 @@
-"""Figures of network training runs (:class:`sharpdyn.torch.Trajectory`): loss, sharpness
-against the edge ``2/lr``, and the power spectrum of the sharpness at the edge of stability."""
+"""Figures of network training runs (:class:`sharpdyn.torch.TrainingRun`): loss, sharpness
+against the edge ``2/lr``, and the power spectrum of the sharpness at the edge of stability
+(:func:`sharpdyn.spectra.power_spectrum`)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..spectra import power_spectrum
 from .checks import add_note
 
-
-def power_spectrum(series: Any, *, spacing: float = 1.0, segment: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Welch power spectral density of a finite 1-d series (mean removed, Hann window,
-    50% overlap; ``scipy.signal.welch``). ``spacing`` is the number of steps between samples,
-    so frequencies are in cycles per step (Nyquist ``1 / (2 spacing)``). Returns
-    ``(frequency, power)``."""
-    from scipy.signal import welch
-
-    x = np.asarray(series, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if x.size < 4:
-        raise ValueError("series needs at least 4 finite samples for a spectrum")
-    nper = min(x.size, segment or max(16, x.size // 2))
-    return welch(x - x.mean(), fs=1.0 / spacing, nperseg=nper, detrend="constant")
+if TYPE_CHECKING:  # torch is optional
+    from ..torch.train import TrainingRun
 
 
-def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
+def _draw_threshold(ax: Axes, tr: TrainingRun, color: str) -> None:
     """The run's stability threshold, dashed: ``2/lr`` for plain GD/SGD, else the optimizer's
-    own (``Trajectory.threshold``, e.g. 38/lr for Adam, drawn against the preconditioned
+    own (``TrainingRun.threshold``, e.g. 38/lr for Adam, drawn against the preconditioned
     sharpness; it follows a warm-up)."""
     threshold = getattr(tr, "threshold", None)
     if getattr(tr.config, "optimizer", "gd") == "gd" or threshold is None or len(threshold) == 0:
@@ -39,12 +31,13 @@ def _draw_threshold(ax: Any, tr: Any, color: str) -> None:
         ax.step(tr.sharpness_steps, threshold, where="post", color=color, ls="--", lw=0.8)
 
 
-def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = None, *,
+def plot_training(trajectories: Sequence[TrainingRun], labels: Sequence[str] | None = None, *,
                   late_fraction: float = 0.5) -> Figure:
     """Four panels: loss (log), sharpness with each run's ``2/lr`` (dashed), ``lr * sharpness
     / 2`` (1 = edge of stability, with the running Lyapunov exponent if recorded on a twin
     axis) and the power spectrum of the sharpness over the last ``late_fraction`` of its
-    samples (cycles per step)."""
+    samples (:func:`sharpdyn.spectra.power_spectrum` of the finite samples, Welch with Hann
+    segments of half the series (at least 16 samples), in cycles per step)."""
     fig = Figure(figsize=(15, 3.8), layout="constrained")
     ax_loss, ax_s, ax_r, ax_p = fig.subplots(1, 4)
     labels = list(labels) if labels is not None else [f"lr={tr.config.lr:.3g}" for tr in trajectories]
@@ -63,8 +56,10 @@ def plot_training(trajectories: Sequence[Any], labels: Sequence[str] | None = No
         n_late = int(len(tr.sharpness) * late_fraction)
         if n_late >= 8:
             spacing = float(np.median(np.diff(tr.sharpness_steps))) if len(tr.sharpness_steps) > 1 else 1.0
-            f, p = power_spectrum(tr.sharpness[-n_late:], spacing=spacing)
-            ax_p.semilogy(f[1:], np.maximum(p[1:], 1e-300), color=color, lw=1.0, label=label)
+            late = tr.sharpness[-n_late:]
+            late = late[np.isfinite(late)]
+            ps = power_spectrum(late, spacing=spacing, segment=min(late.size, max(16, late.size // 2)))
+            ax_p.semilogy(ps.frequency[1:], np.maximum(ps.power[1:], 1e-300), color=color, lw=1.0, label=label)
     ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
     ax_s.set(xlabel="step", ylabel="sharpness λ_max(H)", title="sharpness (dashed: 2/η)")
     ax_r.axhline(1.0, color="k", lw=0.8, ls="--")

@@ -5,7 +5,9 @@ Main entry points:
 
 - :func:`hessian_eigenvalues` -- top-k Hessian eigenvalues of any ``nn.Module`` + loss + data.
 - :class:`HessianOperator`, :class:`GaussNewtonOperator` -- matrix-free operators (SciPy interop).
-- :func:`train` / :class:`SharpnessTracker` -- GD/SGD with sharpness every k steps.
+- :func:`train` / :class:`SharpnessTracker` -- GD/SGD with sharpness every k steps; a run's
+  record is a :class:`TrainingRun` (its loop, :class:`~sharpdyn.torch.gd.GradientDescent`, is
+  shared with :func:`lyapunov_exponent`).
 - :func:`stability_threshold`, :func:`preconditioned_sharpness`, :func:`minibatch_sharpness` --
   momentum / Adam / RMSprop / mini-batch SGD at their own edges of stability (:mod:`.optimizers`).
 - :func:`lyapunov_exponent` -- running largest finite-time Lyapunov exponent of GD.
@@ -37,7 +39,7 @@ from .optimizers import (
     preconditioned_sharpness,
     stability_threshold,
 )
-from .train import SharpnessTracker, TrainConfig, Trajectory, train
+from .train import SharpnessTracker, TrainConfig, TrainingRun, train
 
 __all__ = [
     "EigenResult",
@@ -50,7 +52,7 @@ __all__ = [
     "SpectralDensity",
     "TraceEstimate",
     "TrainConfig",
-    "Trajectory",
+    "TrainingRun",
     "batches_of",
     "cross_entropy",
     "get_loss",

@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
 from ..validation import nonnegative_int, positive_float, positive_int
+from .gd import GradientDescent
 from .lanczos import random_start
 from .operators import HessianOperator
 
@@ -29,7 +31,8 @@ class TangentPropagator:
     """Carries the unit tangent vector of GD along a run: call :meth:`step` with the operator
     at the current parameters *before* the update; it returns ``log ||(I - lr H) v||``."""
 
-    def __init__(self, n: int, *, seed: int = 0, v0: Any = None, dtype=torch.float64, device="cpu") -> None:
+    def __init__(self, n: int, *, seed: int = 0, v0: ArrayLike | torch.Tensor | None = None,
+                 dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
         if v0 is None:
             self.v = random_start(n, seed, dtype, torch.device(device))
         else:
@@ -83,15 +86,17 @@ def lyapunov_exponent(
     steps: int,
     n_transient: int = 0,
     seed: int = 0,
-    v0: Any = None,
+    v0: ArrayLike | torch.Tensor | None = None,
     chunk_size: int | None = None,
     mode: str | None = None,
     divergence_factor: float = 1e6,
 ) -> LyapunovResult:
     """Run ``steps`` of full-batch GD on ``model`` **in place** and return the running largest
     Lyapunov exponent (one extra HVP per step). The first ``n_transient`` steps move the
-    tangent vector but are not averaged. A run whose loss is not finite or exceeds
-    ``divergence_factor * max(L_0, 1)`` stops with ``diverged=True`` and NaN afterwards."""
+    tangent vector but are not averaged. The steps are those of :func:`sharpdyn.torch.train`
+    (the same loop, :class:`~sharpdyn.torch.gd.GradientDescent`). A run whose loss is not
+    finite or exceeds ``divergence_factor * max(L_0, 1)``
+    (:func:`sharpdyn.divergence.loss_bound`) stops with ``diverged=True`` and NaN afterwards."""
     lr = positive_float(lr, "lr")
     steps = positive_int(steps, "steps")
     n_transient = nonnegative_int(n_transient, "n_transient")
@@ -100,25 +105,23 @@ def lyapunov_exponent(
     dev = next(model.parameters()).device
     op = HessianOperator(model, loss_fn, data, chunk_size=chunk_size, device=dev, mode=mode)
     tangent = TangentPropagator(op.n_params, seed=seed, v0=v0, dtype=op.dtype, device=op.device)
-    params = [dict(model.named_parameters())[n] for n in op.names]
+    loop = GradientDescent(model, op.loss_fn, lambda t: op.chunks, steps=steps, lr_at=lambda t: lr, mode=mode,
+                           divergence_factor=divergence_factor)
     log_growth = np.full(steps, np.nan)
     loss = np.full(steps + 1, np.nan)
     diverged_at = -1
-    bound = None
-    for t in range(steps + 1):
-        value, grad = op.loss_and_gradient()
-        loss[t] = value
-        bound = divergence_factor * max(value, 1.0) if bound is None else bound
-        if not np.isfinite(value) or value > bound:
+    for step in loop:
+        t = step.t
+        loss[t] = step.loss
+        if step.diverged:
             diverged_at = t
             break
         if t == steps:
             break
+        if t > 0:
+            op.refresh()  # the operator's snapshot of the parameters after the last update
         log_growth[t] = tangent.step(op, lr)
-        with torch.no_grad():
-            for p, g in zip(params, op.unflatten(grad)):
-                p.sub_(lr * g.to(p.dtype))
-        op.refresh()
+    loop.clear_gradients()
     counts = np.arange(1, steps + 1) - n_transient
     csum = np.cumsum(np.where(np.arange(steps) >= n_transient, log_growth, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -5,7 +5,9 @@ optimizer: momentum, Nesterov, Adam, AdamW, RMSprop) on a model in
 place and records, at every step ``t = 0..steps`` (index 0 the initial state), the loss and
 accuracy of the step's batch (the full training set for GD), and every ``sharpness_every``
 steps the top Hessian eigenvalue of the full-batch loss on the sharpness set by Lanczos,
-warm-started from the previous top eigenvector. :class:`SharpnessTracker` does the same
+warm-started from the previous top eigenvector (the steps are those of
+:class:`~sharpdyn.torch.gd.GradientDescent`, the torch layer's one GD loop, which
+:func:`~sharpdyn.torch.lyapunov_exponent` drives too). :class:`SharpnessTracker` does the same
 measurement inside a user's own loop. With an adaptive optimizer the recorded sharpness is the
 preconditioned one, ``lambda_max(P^-1 H)``, and every measurement comes with the optimizer's
 stability threshold (:mod:`sharpdyn.torch.optimizers`).
@@ -25,12 +27,19 @@ from torch import nn
 
 from .. import regimes as _regimes
 from ..validation import check_allocation, nonnegative_int, positive_float, positive_int
+from .gd import GradientDescent
 from .lanczos import lanczos
 from .losses import get_loss
 from .lyapunov import TangentPropagator
-from .operators import HessianOperator, batches_of, model_mode
-from .optimizers import PreconditionedHessianOperator, is_adaptive, make_optimizer, minibatch_sharpness, \
-    model_preconditioner, stability_threshold
+from .operators import HessianOperator, batches_of
+from .optimizers import (
+    PreconditionedHessianOperator,
+    is_adaptive,
+    make_optimizer,
+    minibatch_sharpness,
+    model_preconditioner,
+    stability_threshold,
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +96,13 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class Trajectory:
-    """A training run.
+class TrainingRun:
+    """The record of a network training run (:func:`train`): per-step loss, accuracy and
+    learning rate, and the sharpness at the measured steps.
+
+    Its normalised learning rate is ``c = lr * sharpness0`` (:attr:`c`), ``sharpness0`` being
+    the top Hessian eigenvalue at initialisation (not the NTK, which normalises ``c`` in
+    :mod:`sharpdyn.uv` and :mod:`sharpdyn.scan`).
 
     Attributes
     ----------
@@ -106,7 +120,8 @@ class Trajectory:
         Shape ``(steps + 1,)``: running largest Lyapunov exponent (NaN if not requested and at
         step 0).
     diverged, diverged_at:
-        Whether the loss left ``divergence_factor * max(L_0, 1)`` (or overflowed), and the step.
+        Whether the loss left ``divergence_factor * max(L_0, 1)`` (or overflowed), and the step
+        (:func:`sharpdyn.divergence.loss_bound`).
     n_hvp:
         Hessian-vector products spent on measurements.
     config:
@@ -144,6 +159,19 @@ class Trajectory:
     @property
     def steps(self) -> int:
         return self.loss.shape[0] - 1
+
+    @property
+    def sharpness0(self) -> float:
+        """The sharpness at initialisation ``lambda_0`` (step 0; NaN when it was not measured):
+        the top eigenvalue of the loss Hessian (of ``P^-1 H`` with an adaptive optimizer)."""
+        if len(self.sharpness_steps) and self.sharpness_steps[0] == 0:
+            return float(self.sharpness[0])
+        return float("nan")
+
+    @property
+    def c(self) -> float:
+        """Normalised learning rate ``c = lr * sharpness0`` (peak ``lr``, after warm-up)."""
+        return self.config.lr * self.sharpness0
 
     @property
     def eta_lambda(self) -> np.ndarray:
@@ -339,8 +367,9 @@ def train(
     optimizer: Any = None,
     optimizer_options: dict[str, Any] | None = None,
     minibatch_samples: int = 0,
-) -> Trajectory:
-    """Train ``model`` **in place** with (S)GD and record loss, accuracy and sharpness.
+) -> TrainingRun:
+    """Train ``model`` **in place** with (S)GD and record loss, accuracy and sharpness
+    (a :class:`TrainingRun`).
 
     Parameters
     ----------
@@ -379,7 +408,8 @@ def train(
         Also propagate a tangent vector (one HVP per step on the step's batch) and record the
         running largest Lyapunov exponent.
     divergence_factor:
-        Stop when the loss exceeds ``divergence_factor * max(L_0, 1)`` or is not finite.
+        Stop when the loss exceeds ``divergence_factor * max(L_0, 1)`` or is not finite
+        (:func:`sharpdyn.divergence.loss_bound`).
     progress:
         Called with each finished step (e.g. a tqdm bar's ``update``).
     optimizer:
@@ -399,7 +429,7 @@ def train(
         With ``batch_size`` (mini-batch SGD): at each measurement also sample this many
         mini-batches of the sharpness set (a permutation drawn from ``seed + t``) and record
         the mean and spread of their sharpness and the curvature along their gradients
-        (``Trajectory.minibatch``; :func:`~sharpdyn.torch.minibatch_sharpness`).
+        (``TrainingRun.minibatch``; :func:`~sharpdyn.torch.minibatch_sharpness`).
     """
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
     if not isinstance(model, nn.Module):
@@ -442,6 +472,14 @@ def train(
     mb: dict[str, list[float]] = {key: [] for key in mb_keys}
     params = [p for p in model.parameters() if p.requires_grad]
     batch_at = _fixed_batches(n, batch_size, steps, seed)
+
+    def batch_of(t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = batch_at(t)
+        return (X, Y) if idx is None else (X[idx.to(device)], Y[idx.to(device)])
+
+    full_batch = batch_size is None or batch_size >= n
+    loop = GradientDescent(model, loss_fn, batch_of, steps=steps, lr_at=cfg.lr_at, chunk_size=chunk_size, mode=mode,
+                           divergence_factor=divergence_factor, optimizer=opt, progress=progress)
     tangent = None
     lyap_op = None
     if lyapunov:
@@ -453,36 +491,17 @@ def train(
     lyap = np.full(steps + 1, np.nan)
     log_sum = 0.0
     diverged_at = -1
-    bound = None
     interrupted_at = -1
-    t = 0
     try:
-        for t in range(steps + 1):
-            idx = batch_at(t)
-            xb, yb = (X, Y) if idx is None else (X[idx.to(device)], Y[idx.to(device)])
-            for p in params:
-                p.grad = None
-            total = 0.0
-            with model_mode(model, mode):
-                step_chunks = batches_of((xb, yb), chunk_size)
-                outs = []
-                for xc, yc in step_chunks:
-                    out = model(xc)
-                    value = loss_fn(out, yc) * (xc.shape[0] / xb.shape[0])
-                    value.backward()
-                    total += float(value.detach())
-                    outs.append(out.detach())
-            loss_arr[t] = total
-            acc_arr[t] = accuracy_of(torch.cat(outs), yb)
-            if bound is None:
-                bound = divergence_factor * max(total, 1.0)
-            if not math.isfinite(total) or total > bound:
+        for step in loop:
+            t = step.t
+            xb, yb = step.batch
+            loss_arr[t] = step.loss
+            acc_arr[t] = accuracy_of(step.outputs, yb)
+            if step.diverged:
                 diverged_at = t
-                loss_arr[t] = np.nan if not math.isfinite(total) else total
+                loss_arr[t] = step.loss if math.isfinite(step.loss) else np.nan
                 break
-            if opt is not None:
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr_at(t)
             if t % sharpness_every == 0 or t == steps:
                 if adaptive:
                     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
@@ -497,26 +516,15 @@ def train(
                                                     float(np.mean(stats.full_gradient_curvature)))):
                         mb[key].append(value)
                 thresholds.append(2.0 / cfg.lr_at(t) if opt is None else stability_threshold(opt))
-            if t == steps:
-                break
-            eta = cfg.lr_at(t)
-            if tangent is not None:
-                if lyap_op is None or idx is not None:
+            if tangent is not None and t < steps:
+                if lyap_op is None or not full_batch:
                     lyap_op = HessianOperator(model, loss_fn, (xb, yb), chunk_size=chunk_size, mode=mode, device=device)
                 else:
                     lyap_op.refresh()
-                log_sum += tangent.step(lyap_op, eta)
+                log_sum += tangent.step(lyap_op, step.lr)
                 lyap[t + 1] = log_sum / (t + 1)
-            if opt is not None:
-                opt.step()
-            else:
-                with torch.no_grad():
-                    for p in params:
-                        if p.grad is not None:
-                            p.sub_(eta * p.grad)
-            if progress is not None:
-                progress(t + 1)
     except KeyboardInterrupt:  # keep every finished step; the caller decides what to do
+        t = loop.t
         interrupted_at = t
         loss_arr[t:] = np.nan
         acc_arr[t:] = np.nan
@@ -527,10 +535,9 @@ def train(
         del thresholds[keep:]
         for values in mb.values():
             del values[keep:]
-    for p in params:
-        p.grad = None
+    loop.clear_gradients()
     vals = np.array(tracker.values) if tracker.values else np.zeros((0, k))
-    return Trajectory(
+    return TrainingRun(
         loss=loss_arr, accuracy=acc_arr, lr=lr_arr,
         sharpness_steps=np.array(tracker.steps, dtype=np.int64),
         sharpness=vals[:, 0] if len(vals) else np.zeros(0),

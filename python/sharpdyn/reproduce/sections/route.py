@@ -20,8 +20,9 @@ PAPER = ("On the EoS manifold the dynamics is the cubic map x' = r x(1 − x²),
 R_CHAOS, R_PERIOD2, R_PERIOD4 = 2.4, 2.2, 2.27
 
 
-def compute(n_r: int, n_transient: int, n_keep: int, n_doubling: int, n_Y: int) -> dict[str, np.ndarray]:
+def compute(n_r: int, n_transient: int, n_keep: int, n_doubling: int, n_Y: int) -> dict[str, np.ndarray | float]:
     from ... import chaos
+    from ...spectra import power_spectrum
 
     r = np.linspace(1.8, 2.45, n_r)
     with warnings.catch_warnings():
@@ -43,7 +44,7 @@ def compute(n_r: int, n_transient: int, n_keep: int, n_doubling: int, n_Y: int) 
     for name, value in (("period2", R_PERIOD2), ("period4", R_PERIOD4), ("chaos", R_CHAOS)):
         s = chaos.orbit_diagram("cubic", [value], x0=0.3, n_transient=n_transient, n_keep=4096,
                                 observable="sharpness", threads=1).states[0]
-        ps = chaos.power_spectrum(s)
+        ps = power_spectrum(s)
         spectra[f"spectrum_{name}_frequency"] = ps.frequency
         spectra[f"spectrum_{name}_power"] = ps.power
         spectra[f"series_{name}"] = s
@@ -63,6 +64,7 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
     from ... import chaos
     from ...chaos import OrbitDiagram
     from ...figures.chaos import plot_orbit_diagram, plot_power_spectra
+    from ...spectra import power_spectrum
     from ..figures import save
 
     (r,) = results
@@ -103,7 +105,7 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
     sec.figures.append((save(fig, out, "route_cubic_orbit.png"),
                         "Cubic map: late-time η·sharpness (density) and Lyapunov exponent against r; dashed: doubling "
                         "points."))
-    spectra = [chaos.power_spectrum(r[f"series_{n}"]) for n in ("period2", "period4", "chaos")]
+    spectra = [power_spectrum(r[f"series_{n}"]) for n in ("period2", "period4", "chaos")]
     fig = plot_power_spectra(spectra, [f"period 2 (r = {R_PERIOD2})", f"period 4 (r = {R_PERIOD4})",
                                        f"chaos (r = {R_CHAOS})"])
     sec.figures.append((save(fig, out, "route_cubic_spectra.png"),
