@@ -79,7 +79,7 @@ def test_demo_sections_reproduce_independent_computations(tmp_path):
     X, Yt = data.synthetic(256, d=16, n_out=1, seed=0)
     net = mlp.MLP([16, 32, 32, 1], activation="tanh", param="sp", seed=0)
     lam0 = np.linalg.eigvalsh(net.hessian(X, Yt))[-1]
-    assert abs(summary["mlp"]["initial_sharpness"] - lam0) < 1e-9 * lam0
+    assert abs(summary["mlp"]["sharpness0"] - lam0) < 1e-9 * lam0
     with np.load(out / "mlp_training.npz") as d:
         np.testing.assert_allclose(d["sharpness"][0, :, 0, 0], lam0, rtol=1e-9)
         crit = regimes.RegimeCriteria(window_fraction=0.5)

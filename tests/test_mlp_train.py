@@ -114,7 +114,7 @@ def test_normalised_learning_rate_uses_each_runs_initial_sharpness():
     np.testing.assert_allclose(runs.c, np.broadcast_to(np.array([0.5, 1.5])[None, :, None], runs.c.shape), rtol=1e-7)
     for s, seed in enumerate([0, 5]):
         lam0 = np.linalg.eigvalsh(MLP.from_spec(spec, seed=seed).hessian(X, Y))[-1]
-        assert runs.initial_sharpness[0, 0, s] == pytest.approx(lam0, rel=1e-8)
+        assert runs.sharpness0[0, 0, s] == pytest.approx(lam0, rel=1e-8)
     assert runs.lr_is_normalized
 
 

@@ -134,7 +134,7 @@ def _mlp_section(out: Path) -> dict:
     runs.save(out / "mlp_training.npz")
     plot_training(runs, criteria=criteria).savefig(out / "mlp_training.png", dpi=130)
     return {
-        "initial_sharpness": float(lam0), "c": [0.2, 1.0, 3.0],
+        "sharpness0": float(lam0), "c": [0.2, 1.0, 3.0],
         "regime": runs.regime(criteria)[0, :, 0].tolist(),
         "final_lr_sharpness_over_2": (runs.lr[0, :, 0] * runs.sharpness[0, :, 0, -1] / 2).tolist(),
     }

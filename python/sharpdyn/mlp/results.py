@@ -108,14 +108,14 @@ class TrainingRuns:
         return np.arange(self.loss.shape[-1])
 
     @property
-    def initial_sharpness(self) -> np.ndarray:
-        """``lambda_0``, shape ``(W, R, S)``."""
+    def sharpness0(self) -> np.ndarray:
+        """``lambda_0``: the sharpness at initialisation (step 0), shape ``(W, R, S)``."""
         return self.sharpness[..., 0]
 
     @property
     def c(self) -> np.ndarray:
         """Normalised learning rate ``c = lr * lambda_0``, shape ``(W, R, S)``."""
-        return self.lr * self.initial_sharpness
+        return self.lr * self.sharpness0
 
     def regime(self, criteria: _regimes.RegimeCriteria = _regimes.DEFAULT_CRITERIA) -> np.ndarray:
         """Regime name of every run, shape ``(W, R, S)`` (criteria of :mod:`sharpdyn.regimes`).
