@@ -10,17 +10,8 @@
 #include "core/cubic_map.hpp"
 #include "core/interrupt.hpp"
 #include "core/parallel.hpp"
+#include "core/simd_dispatch.hpp"
 #include "core/uv_model.hpp"
-
-#if defined(__GNUC__) || defined(__clang__)
-#define SHARPDYN_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define SHARPDYN_ALWAYS_INLINE inline
-#endif
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define SHARPDYN_X86_DISPATCH 1
-#endif
 
 namespace sharpdyn::scan {
 namespace {
@@ -449,47 +440,6 @@ BlockFn<Map> block_function(Isa isa) {
   }
 }
 
-}  // namespace
-
-bool isa_available(Isa isa) noexcept {
-  switch (isa) {
-    case Isa::kAuto:
-    case Isa::kBaseline:
-      return true;
-#ifdef SHARPDYN_X86_DISPATCH
-    case Isa::kAvx2:
-      return __builtin_cpu_supports("avx2");
-    case Isa::kAvx512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vl");
-#endif
-    default:
-      return false;
-  }
-}
-
-Isa best_isa() noexcept {
-  if (isa_available(Isa::kAvx512)) return Isa::kAvx512;
-  if (isa_available(Isa::kAvx2)) return Isa::kAvx2;
-  return Isa::kBaseline;
-}
-
-const char* isa_name(Isa isa) noexcept {
-  switch (isa) {
-    case Isa::kAuto:
-      return "auto";
-    case Isa::kBaseline:
-      return "baseline";
-    case Isa::kAvx2:
-      return "avx2";
-    case Isa::kAvx512:
-      return "avx512";
-  }
-  return "unknown";
-}
-
-namespace {
-
 Isa checked_isa(const UvScanOptions& opt, std::int64_t count) {
   if (count < 0) throw std::invalid_argument("count must be >= 0");
   if (opt.steps < 1) throw std::invalid_argument("steps must be >= 1");
@@ -499,10 +449,7 @@ Isa checked_isa(const UvScanOptions& opt, std::int64_t count) {
   if (!(opt.converged_rtol >= 0.0)) throw std::invalid_argument("converged_rtol must be >= 0");
   if (!(opt.loss_increase_rtol >= 0.0))
     throw std::invalid_argument("loss_increase_rtol must be >= 0");
-  const Isa isa = opt.isa == Isa::kAuto ? best_isa() : opt.isa;
-  if (!isa_available(isa))
-    throw std::invalid_argument(std::string("isa '") + isa_name(isa) + "' is not available on this CPU");
-  return isa;
+  return resolve_isa(opt.isa);
 }
 
 // Blocks shared among the threads; the caller's thread keeps polling `stop` until all are done.

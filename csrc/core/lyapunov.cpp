@@ -56,7 +56,7 @@ double cubic_average_scalar(double x, double r, double bound, std::int64_t n_tra
   return at >= 0 ? kNaN : (log_sum + std::log(product)) / static_cast<double>(n_steps);
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#ifdef SHARPDYN_GCC_X86_VECTORS
 #define SHARPDYN_LYAPUNOV_LANES 1
 
 // SIMD across parameters, as the orbit kernel: kLanes lanes held in NV vectors of W doubles.
@@ -137,20 +137,20 @@ __attribute__((target("avx2"))) void log_derivative_avx2(double* x, const double
                                                           long long* b, std::int64_t s) {
   log_derivative_lanes<v4d, v4i, 8>(x, r, p, e, b, s);
 }
-void log_derivative_sse2(double* x, const double* r, double* p, double* e, long long* b, std::int64_t s) {
+void log_derivative_baseline(double* x, const double* r, double* p, double* e, long long* b, std::int64_t s) {
   log_derivative_lanes<v2d, v2i, 8>(x, r, p, e, b, s);
 }
 
 using LogDerivativeFn = void (*)(double*, const double*, double*, double*, long long*, std::int64_t);
-LogDerivativeFn pick_log_derivative() {
-  const char* path = orbit::simd_path();
-  if (std::strcmp(path, "avx512") == 0) return log_derivative_avx512;
-  if (std::strcmp(path, "avx2") == 0) return log_derivative_avx2;
-  return log_derivative_sse2;
+// The path `isa` (resolved: never kAuto).
+LogDerivativeFn log_derivative_for(Isa isa) {
+  if (isa == Isa::kAvx512) return log_derivative_avx512;
+  if (isa == Isa::kAvx2) return log_derivative_avx2;
+  return log_derivative_baseline;
 }
-const LogDerivativeFn log_derivative = pick_log_derivative();
 
-void cubic_block(const double* r_in, const double* x0, const double* start, int n, std::int64_t n_transient,
+void cubic_block(LogDerivativeFn log_derivative, const double* r_in, const double* x0,
+                 const double* start, int n, std::int64_t n_transient,
                  std::int64_t n_steps, double* exponent, std::int64_t* at, PollCounter& poll) {
   alignas(64) double x[kLanes], r[kLanes], prod[kLanes], esum[kLanes], saved[kLanes], bound[kLanes];
   alignas(64) long long bad[kLanes];
@@ -198,11 +198,12 @@ void cubic_block(const double* r_in, const double* x0, const double* start, int 
 
 void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
            std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads,
-           Interrupt& stop) {
+           Isa isa, Interrupt& stop) {
+  const Isa path = resolve_isa(isa);
   // the transient by the SIMD orbit kernel (same arithmetic, so the same states as a scalar loop)
   std::vector<double> start(static_cast<std::size_t>(count));
   orbit::cubic_orbits(r, x0, count, n_transient, 1, orbit::Observable::State, false, start.data(),
-                      diverged_at, threads, stop);
+                      diverged_at, threads, path, stop);
   if (stop.stop_requested()) return;
   const int nt = resolve_threads(threads);
   TeamLatch latch(stop);
@@ -216,7 +217,8 @@ void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n
       if (poll.stop_requested()) continue;
       const std::int64_t i0 = b * kLanes;
       const int n = static_cast<int>(std::min<std::int64_t>(kLanes, count - i0));
-      cubic_block(r + i0, x0 + i0, start.data() + i0, n, n_transient, n_steps, exponent + i0,
+      cubic_block(log_derivative_for(path), r + i0, x0 + i0, start.data() + i0, n, n_transient,
+                  n_steps, exponent + i0,
                   diverged_at + i0, poll);
     }
     latch.arrive();
