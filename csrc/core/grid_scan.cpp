@@ -452,23 +452,12 @@ Isa checked_isa(const UvScanOptions& opt, std::int64_t count) {
   return resolve_isa(opt.isa);
 }
 
-// Blocks shared among the threads; the caller's thread keeps polling `stop` until all are done.
 template <class Input, class Output, class Fn>
 void run_blocks(const Input& in, const Params& p, const Output& out, Fn fn, int threads,
                 Interrupt& stop) {
   const std::int64_t n_blocks = (in.count + kBlock - 1) / kBlock;
-  const int nt = resolve_threads(threads);
-  TeamLatch latch(stop);
-  // Blocks are independent, so the schedule changes only the timing, never the bits.
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, kPollWork);
-#pragma omp for schedule(dynamic, 4) nowait
-    for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
-      if (!poll.stop_requested()) fn(in, p, out, blk * kBlock, poll);
-    }
-    latch.arrive();
-  }
+  team_for(n_blocks, threads, stop, TeamLoop{kPollWork, 4},
+           [&](std::int64_t blk, PollCounter& poll) { fn(in, p, out, blk * kBlock, poll); });
 }
 
 }  // namespace

@@ -777,9 +777,11 @@ void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::in
     return;
   }
   const std::int64_t blocks = block_count(count);
-  const int nt = resolve_threads(threads);
-  TeamLatch latch(stop);
   if (n_keep <= kPipeMaxKeep && n_transient >= n_keep) {  // enough transient to hide the output
+    // team_for's loop, plus per-thread output state carried from block to block and drained
+    // after the thread's last block
+    const int nt = resolve_threads(threads);
+    TeamLatch latch(stop);
 #pragma omp parallel num_threads(nt)
     {
       thread_local std::vector<double> pending;  // reused: 512 KiB would page-fault if fresh
@@ -799,20 +801,13 @@ void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::in
     }
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, kPollWork);
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      if (poll.stop_requested()) continue;
-      const std::int64_t i0 = b * kBlock;
-      const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
-      double last[kBlock];
-      cubic_block(paths, r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep, diverged_at + i0,
-                  last, poll);
-    }
-    latch.arrive();
-  }
+  team_for(blocks, threads, stop, TeamLoop{kPollWork, 1}, [&](std::int64_t b, PollCounter& poll) {
+    const std::int64_t i0 = b * kBlock;
+    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+    double last[kBlock];
+    cubic_block(paths, r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep, diverged_at + i0,
+                last, poll);
+  });
 }
 
 void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t count,
@@ -832,23 +827,13 @@ void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t
     }
     return;
   }
-  const std::int64_t blocks = block_count(count);
-  const int nt = resolve_threads(threads);
-  TeamLatch latch(stop);
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, kPollWork);
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      if (poll.stop_requested()) continue;
-      const std::int64_t i0 = b * kBlock;
-      const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
-      double gl[kBlock], zl[kBlock];
-      uv_block(paths, Y + i0, g0 + i0, z0 + i0, n, n_transient, n_keep, o, out + i0 * row,
-               diverged_at + i0, gl, zl, poll);
-    }
-    latch.arrive();
-  }
+  team_for(block_count(count), threads, stop, TeamLoop{kPollWork, 1}, [&](std::int64_t b, PollCounter& poll) {
+    const std::int64_t i0 = b * kBlock;
+    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+    double gl[kBlock], zl[kBlock];
+    uv_block(paths, Y + i0, g0 + i0, z0 + i0, n, n_transient, n_keep, o, out + i0 * row,
+             diverged_at + i0, gl, zl, poll);
+  });
 }
 
 }  // namespace sharpdyn::orbit
