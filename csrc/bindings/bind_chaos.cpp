@@ -19,12 +19,11 @@ orbit::Observable to_observable(int code) {
 }  // namespace
 
 void register_chaos(py::module_& m) {
-  m.def("cubic_simd_path", [] { return std::string(orbit::simd_path()); },
-        "Instruction-set path of the cubic orbit kernel (env SHARPDYN_SIMD narrows it).");
   m.def(
       "cubic_orbits",
       [](const darray& r, const darray& x0, std::int64_t n_transient, std::int64_t n_keep,
-         int observable, bool continuation, int threads) {
+         int observable, bool continuation, int threads, const std::string& isa) {
+        const Isa path = isa_from_name(isa);
         const py::ssize_t n = r.size();
         require_size(x0, n, "x0");
         const auto obs = to_observable(observable);
@@ -34,19 +33,20 @@ void register_chaos(py::module_& m) {
         {
           py::gil_scoped_release release;
           orbit::cubic_orbits(r.data(), x0.data(), n, n_transient, n_keep, obs, continuation,
-                              out.mutable_data(), at.mutable_data(), threads, guard.interrupt());
+                              out.mutable_data(), at.mutable_data(), threads, path, guard.interrupt());
         }
         guard.raise_if_stopped();
         return py::make_tuple(out, at);
       },
       py::arg("r"), py::arg("x0"), py::arg("n_transient"), py::arg("n_keep"),
-      py::arg("observable"), py::arg("continuation"), py::arg("threads") = 0,
+      py::arg("observable"), py::arg("continuation"), py::arg("threads") = 0, py::arg("isa") = "auto",
       "Cubic-map orbits: (states (count, n_keep), diverged_at (count)).");
 
   m.def(
       "uv_orbits",
       [](const darray& Y, const darray& g0, const darray& z0, std::int64_t n_transient,
-         std::int64_t n_keep, int observable, bool continuation, int threads) {
+         std::int64_t n_keep, int observable, bool continuation, int threads, const std::string& isa) {
+        const Isa path = isa_from_name(isa);
         const py::ssize_t n = Y.size();
         require_size(g0, n, "g0");
         require_size(z0, n, "z0");
@@ -58,13 +58,14 @@ void register_chaos(py::module_& m) {
         {
           py::gil_scoped_release release;
           orbit::uv_orbits(Y.data(), g0.data(), z0.data(), n, n_transient, n_keep, obs,
-                           continuation, out.mutable_data(), at.mutable_data(), threads, guard.interrupt());
+                           continuation, out.mutable_data(), at.mutable_data(), threads, path,
+                           guard.interrupt());
         }
         guard.raise_if_stopped();
         return py::make_tuple(out, at);
       },
       py::arg("Y"), py::arg("g0"), py::arg("z0"), py::arg("n_transient"), py::arg("n_keep"),
-      py::arg("observable"), py::arg("continuation"), py::arg("threads") = 0,
+      py::arg("observable"), py::arg("continuation"), py::arg("threads") = 0, py::arg("isa") = "auto",
       "UV normalised-map orbits: (states (count, n_keep, dim), diverged_at (count)).");
 
   m.def(
@@ -109,7 +110,8 @@ void register_chaos(py::module_& m) {
   m.def(
       "cubic_lyapunov",
       [](const darray& r, const darray& x0, std::int64_t n_transient, std::int64_t n_steps,
-         int threads) {
+         int threads, const std::string& isa) {
+        const Isa path = isa_from_name(isa);
         const py::ssize_t n = r.size();
         require_size(x0, n, "x0");
         darray lam(n);
@@ -118,13 +120,13 @@ void register_chaos(py::module_& m) {
         {
           py::gil_scoped_release release;
           lyapunov::cubic(r.data(), x0.data(), n, n_transient, n_steps, lam.mutable_data(),
-                          at.mutable_data(), threads, guard.interrupt());
+                          at.mutable_data(), threads, path, guard.interrupt());
         }
         guard.raise_if_stopped();
         return py::make_tuple(lam, at);
       },
       py::arg("r"), py::arg("x0"), py::arg("n_transient"), py::arg("n_steps"),
-      py::arg("threads") = 0);
+      py::arg("threads") = 0, py::arg("isa") = "auto");
 
   m.def(
       "uv_lyapunov_spectrum",

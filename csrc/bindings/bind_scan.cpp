@@ -4,18 +4,11 @@
 #include "bindings/interrupt.hpp"
 #include "bindings/registry.hpp"
 #include "core/grid_scan.hpp"
+#include "core/simd_dispatch.hpp"
 
 namespace sharpdyn::bindings {
 
 namespace {
-
-scan::Isa isa_from_name(const std::string& name) {
-  for (auto isa : {scan::Isa::kAuto, scan::Isa::kBaseline, scan::Isa::kAvx2, scan::Isa::kAvx512}) {
-    if (name == scan::isa_name(isa)) return isa;
-  }
-  throw std::invalid_argument("isa must be one of 'auto', 'baseline', 'avx2', 'avx512', got '" +
-                              name + "'");
-}
 
 scan::UvScanOptions scan_options(std::int64_t steps, std::int64_t late_window,
                                  std::int64_t sharpness_every, double converged_rtol,
@@ -136,12 +129,14 @@ void register_scan(py::module_& m) {
       "arrays (final x, diverged_at, loss and sharpness statistics in map units).");
 
   m.def(
-      "uv_scan_isa", [] { return std::string(scan::isa_name(scan::best_isa())); },
-      "The instruction set uv_scan uses by default on this CPU.");
+      "simd_isa", [](const std::string& isa) { return std::string(isa_name(resolve_isa(isa_from_name(isa)))); },
+      py::arg("isa") = "auto",
+      "The SIMD path every kernel with an isa= argument runs for this name on this CPU "
+      "('auto': the widest available); ValueError if it cannot run here.");
   m.def(
-      "uv_scan_isa_available",
-      [](const std::string& isa) { return scan::isa_available(isa_from_name(isa)); },
-      py::arg("isa"), "Whether uv_scan can run with this instruction set here.");
+      "simd_isa_available",
+      [](const std::string& isa) { return isa_available(isa_from_name(isa)); },
+      py::arg("isa"), "Whether the kernels can run this SIMD path here.");
 }
 
 }  // namespace sharpdyn::bindings

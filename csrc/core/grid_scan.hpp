@@ -19,15 +19,9 @@
 #include <cstdint>
 
 #include "core/interrupt.hpp"
+#include "core/simd_dispatch.hpp"
 
 namespace sharpdyn::scan {
-
-// Instruction sets with a compiled kernel. kAuto picks the widest the CPU supports.
-enum class Isa : int { kAuto = 0, kBaseline = 1, kAvx2 = 2, kAvx512 = 3 };
-
-bool isa_available(Isa isa) noexcept;
-Isa best_isa() noexcept;
-const char* isa_name(Isa isa) noexcept;
 
 struct UvScanInput {
   const double* f0;    // initial output
@@ -45,7 +39,7 @@ struct UvScanOptions {
   double converged_rtol = 1e-10;     // L_s <= rtol L_0 (as |df| <= sqrt(rtol) |df_0|): converged
   double loss_increase_rtol = 1e-12; // L_s > L_{s-1} (1 + rtol) is an increase (regimes.py)
   int threads = 0;                   // <= 0: OpenMP default
-  Isa isa = Isa::kAuto;
+  Isa isa = Isa::kAuto;              // SIMD path (simd_dispatch.hpp)
 };
 
 // Per point (arrays of length count). A point diverges at the first state s >= 1 with

@@ -20,6 +20,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/parallel.hpp"
+
 #ifdef SHARPDYN_HAS_OPENMP
 #include <omp.h>
 #endif
@@ -173,5 +175,41 @@ class TeamLatch {
   std::mutex mutex_;
   std::condition_variable all_arrived_;
 };
+
+// How team_for shares its items and polls for a stop.
+struct TeamLoop {
+  std::int64_t poll_every;      // work units between interrupt checks (PollCounter)
+  int chunk = 0;                // > 0: schedule(dynamic, chunk); 0: schedule(static)
+  std::int64_t item_work = 0;   // > 0: each item first adds this much work, and is skipped if a
+                                // stop comes due; 0: skipped once a stop is requested (the body
+                                // counts its own work)
+};
+
+// The loop of every OpenMP kernel over independent items: body(i, poll) for i in [0, count),
+// shared by a team of resolve_threads(threads) threads, each with its own PollCounter; the
+// creating thread keeps polling `stop` while the others finish (TeamLatch). Items are
+// independent, so the schedule changes only the timing, never the bits. Once a stop is
+// requested the remaining items are skipped (the outputs are then to be discarded).
+template <class Body>
+void team_for(std::int64_t count, int threads, Interrupt& stop, const TeamLoop& loop, Body&& body) {
+  const int nt = resolve_threads(threads);
+  TeamLatch latch(stop);
+#pragma omp parallel num_threads(nt)
+  {
+    PollCounter poll(stop, loop.poll_every);
+    const auto item = [&](std::int64_t i) {
+      if (loop.item_work > 0 ? poll.add(loop.item_work) : poll.stop_requested()) return;
+      body(i, poll);
+    };
+    if (loop.chunk > 0) {
+#pragma omp for schedule(dynamic, loop.chunk) nowait
+      for (std::int64_t i = 0; i < count; ++i) item(i);
+    } else {
+#pragma omp for schedule(static) nowait
+      for (std::int64_t i = 0; i < count; ++i) item(i);
+    }
+    latch.arrive();
+  }
+}
 
 }  // namespace sharpdyn

@@ -56,7 +56,7 @@ double cubic_average_scalar(double x, double r, double bound, std::int64_t n_tra
   return at >= 0 ? kNaN : (log_sum + std::log(product)) / static_cast<double>(n_steps);
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#ifdef SHARPDYN_GCC_X86_VECTORS
 #define SHARPDYN_LYAPUNOV_LANES 1
 
 // SIMD across parameters, as the orbit kernel: kLanes lanes held in NV vectors of W doubles.
@@ -137,20 +137,20 @@ __attribute__((target("avx2"))) void log_derivative_avx2(double* x, const double
                                                           long long* b, std::int64_t s) {
   log_derivative_lanes<v4d, v4i, 8>(x, r, p, e, b, s);
 }
-void log_derivative_sse2(double* x, const double* r, double* p, double* e, long long* b, std::int64_t s) {
+void log_derivative_baseline(double* x, const double* r, double* p, double* e, long long* b, std::int64_t s) {
   log_derivative_lanes<v2d, v2i, 8>(x, r, p, e, b, s);
 }
 
 using LogDerivativeFn = void (*)(double*, const double*, double*, double*, long long*, std::int64_t);
-LogDerivativeFn pick_log_derivative() {
-  const char* path = orbit::simd_path();
-  if (std::strcmp(path, "avx512") == 0) return log_derivative_avx512;
-  if (std::strcmp(path, "avx2") == 0) return log_derivative_avx2;
-  return log_derivative_sse2;
+// The path `isa` (resolved: never kAuto).
+LogDerivativeFn log_derivative_for(Isa isa) {
+  if (isa == Isa::kAvx512) return log_derivative_avx512;
+  if (isa == Isa::kAvx2) return log_derivative_avx2;
+  return log_derivative_baseline;
 }
-const LogDerivativeFn log_derivative = pick_log_derivative();
 
-void cubic_block(const double* r_in, const double* x0, const double* start, int n, std::int64_t n_transient,
+void cubic_block(LogDerivativeFn log_derivative, const double* r_in, const double* x0,
+                 const double* start, int n, std::int64_t n_transient,
                  std::int64_t n_steps, double* exponent, std::int64_t* at, PollCounter& poll) {
   alignas(64) double x[kLanes], r[kLanes], prod[kLanes], esum[kLanes], saved[kLanes], bound[kLanes];
   alignas(64) long long bad[kLanes];
@@ -198,108 +198,85 @@ void cubic_block(const double* r_in, const double* x0, const double* start, int 
 
 void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
            std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads,
-           Interrupt& stop) {
+           Isa isa, Interrupt& stop) {
+  const Isa path = resolve_isa(isa);
   // the transient by the SIMD orbit kernel (same arithmetic, so the same states as a scalar loop)
   std::vector<double> start(static_cast<std::size_t>(count));
   orbit::cubic_orbits(r, x0, count, n_transient, 1, orbit::Observable::State, false, start.data(),
-                      diverged_at, threads, stop);
+                      diverged_at, threads, path, stop);
   if (stop.stop_requested()) return;
-  const int nt = resolve_threads(threads);
-  TeamLatch latch(stop);
 #ifdef SHARPDYN_LYAPUNOV_LANES
+  const LogDerivativeFn log_derivative = log_derivative_for(path);
   const std::int64_t blocks = (count + kLanes - 1) / kLanes;
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, std::int64_t{1} << 20);
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      if (poll.stop_requested()) continue;
-      const std::int64_t i0 = b * kLanes;
-      const int n = static_cast<int>(std::min<std::int64_t>(kLanes, count - i0));
-      cubic_block(r + i0, x0 + i0, start.data() + i0, n, n_transient, n_steps, exponent + i0,
-                  diverged_at + i0, poll);
-    }
-    latch.arrive();
-  }
+  team_for(blocks, threads, stop, TeamLoop{std::int64_t{1} << 20, 1}, [&](std::int64_t b, PollCounter& poll) {
+    const std::int64_t i0 = b * kLanes;
+    const int n = static_cast<int>(std::min<std::int64_t>(kLanes, count - i0));
+    cubic_block(log_derivative, r + i0, x0 + i0, start.data() + i0, n, n_transient, n_steps,
+                exponent + i0, diverged_at + i0, poll);
+  });
 #else
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, kPollSteps);
-#pragma omp for schedule(dynamic, 16) nowait
-    for (std::int64_t i = 0; i < count; ++i) {
-      if (poll.stop_requested()) continue;
-      if (diverged_at[i] >= 0) {
-        exponent[i] = kNaN;
-        continue;
-      }
-      exponent[i] = cubic_average_scalar(start[static_cast<std::size_t>(i)], r[i],
-                                         cubic::divergence_bound(x0[i], r[i]), n_transient, n_steps,
-                                         diverged_at[i], poll);
+  team_for(count, threads, stop, TeamLoop{kPollSteps, 16}, [&](std::int64_t i, PollCounter& poll) {
+    if (diverged_at[i] >= 0) {
+      exponent[i] = kNaN;
+      return;
     }
-    latch.arrive();
-  }
+    exponent[i] = cubic_average_scalar(start[static_cast<std::size_t>(i)], r[i],
+                                       cubic::divergence_bound(x0[i], r[i]), n_transient, n_steps,
+                                       diverged_at[i], poll);
+  });
 #endif
 }
 
 void uv_spectrum(const double* Y, const double* g0, const double* z0, std::int64_t count,
                  std::int64_t n_transient, std::int64_t n_steps, double* spectrum,
                  std::int64_t* diverged_at, int threads, Interrupt& stop) {
-  const int nt = resolve_threads(threads);
-  TeamLatch latch(stop);
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, kPollSteps);
-#pragma omp for schedule(dynamic, 16) nowait
-    for (std::int64_t i = 0; i < count; ++i) {
-      if (poll.add(1)) continue;
-      const double y = Y[i];
-      const double bound = uvn::divergence_bound(g0[i], y);
-      double g = g0[i], z = z0[i];
-      auto out_of_bounds = [&] { return !(std::fabs(g) <= bound && std::fabs(z) <= kMaxFinite); };
-      std::int64_t at = -1;
-      for (std::int64_t t0 = 1; at < 0 && t0 <= n_transient; t0 += kPollSteps) {
-        const std::int64_t t1 = chunk_end(t0, n_transient);
-        for (std::int64_t t = t0; t <= t1; ++t) {
-          uvn::step(g, z, y);
-          if (out_of_bounds()) {
-            at = t;
-            break;
-          }
+  team_for(count, threads, stop, TeamLoop{kPollSteps, 16, 1}, [&](std::int64_t i, PollCounter& poll) {
+    const double y = Y[i];
+    const double bound = uvn::divergence_bound(g0[i], y);
+    double g = g0[i], z = z0[i];
+    auto out_of_bounds = [&] { return !(std::fabs(g) <= bound && std::fabs(z) <= kMaxFinite); };
+    std::int64_t at = -1;
+    for (std::int64_t t0 = 1; at < 0 && t0 <= n_transient; t0 += kPollSteps) {
+      const std::int64_t t1 = chunk_end(t0, n_transient);
+      for (std::int64_t t = t0; t <= t1; ++t) {
+        uvn::step(g, z, y);
+        if (out_of_bounds()) {
+          at = t;
+          break;
         }
-        if (poll.add(t1 - t0 + 1)) break;
       }
-      // orthonormal frame: columns (q11, q21), (q12, q22)
-      double q11 = 1.0, q21 = 0.0, q12 = 0.0, q22 = 1.0;
-      double p1 = 1.0, s1 = 0.0, p2 = 1.0, s2 = 0.0;
-      for (std::int64_t t0 = 1; at < 0 && t0 <= n_steps && !poll.stop_requested(); t0 += kPollSteps) {
-        const std::int64_t t1 = chunk_end(t0, n_steps);
-        for (std::int64_t t = t0; at < 0 && t <= t1; ++t) {
-          const uvn::Jacobian J = uvn::jacobian(g, z, y);
-          double m11 = J.gg * q11 + J.gz * q21, m21 = J.zg * q11 + J.zz * q21;
-          double m12 = J.gg * q12 + J.gz * q22, m22 = J.zg * q12 + J.zz * q22;
-          const double r11 = std::hypot(m11, m21);
-          q11 = m11 / r11;
-          q21 = m21 / r11;
-          const double proj = q11 * m12 + q21 * m22;
-          m12 -= proj * q11;
-          m22 -= proj * q21;
-          const double r22 = std::hypot(m12, m22);
-          q12 = m12 / r22;
-          q22 = m22 / r22;
-          accumulate(r11, p1, s1);
-          accumulate(r22, p2, s2);
-          uvn::step(g, z, y);
-          if (out_of_bounds()) at = n_transient + t;
-        }
-        poll.add(t1 - t0 + 1);
-      }
-      diverged_at[i] = at;
-      const double N = static_cast<double>(n_steps);
-      spectrum[2 * i] = at >= 0 ? kNaN : (s1 + std::log(p1)) / N;
-      spectrum[2 * i + 1] = at >= 0 ? kNaN : (s2 + std::log(p2)) / N;
+      if (poll.add(t1 - t0 + 1)) break;
     }
-    latch.arrive();
-  }
+    // orthonormal frame: columns (q11, q21), (q12, q22)
+    double q11 = 1.0, q21 = 0.0, q12 = 0.0, q22 = 1.0;
+    double p1 = 1.0, s1 = 0.0, p2 = 1.0, s2 = 0.0;
+    for (std::int64_t t0 = 1; at < 0 && t0 <= n_steps && !poll.stop_requested(); t0 += kPollSteps) {
+      const std::int64_t t1 = chunk_end(t0, n_steps);
+      for (std::int64_t t = t0; at < 0 && t <= t1; ++t) {
+        const uvn::Jacobian J = uvn::jacobian(g, z, y);
+        double m11 = J.gg * q11 + J.gz * q21, m21 = J.zg * q11 + J.zz * q21;
+        double m12 = J.gg * q12 + J.gz * q22, m22 = J.zg * q12 + J.zz * q22;
+        const double r11 = std::hypot(m11, m21);
+        q11 = m11 / r11;
+        q21 = m21 / r11;
+        const double proj = q11 * m12 + q21 * m22;
+        m12 -= proj * q11;
+        m22 -= proj * q21;
+        const double r22 = std::hypot(m12, m22);
+        q12 = m12 / r22;
+        q22 = m22 / r22;
+        accumulate(r11, p1, s1);
+        accumulate(r22, p2, s2);
+        uvn::step(g, z, y);
+        if (out_of_bounds()) at = n_transient + t;
+      }
+      poll.add(t1 - t0 + 1);
+    }
+    diverged_at[i] = at;
+    const double N = static_cast<double>(n_steps);
+    spectrum[2 * i] = at >= 0 ? kNaN : (s1 + std::log(p1)) / N;
+    spectrum[2 * i + 1] = at >= 0 ? kNaN : (s2 + std::log(p2)) / N;
+  });
 }
 
 }  // namespace sharpdyn::lyapunov

@@ -21,12 +21,17 @@
 #include <cstdint>
 
 #include "core/interrupt.hpp"
+#include "core/simd_dispatch.hpp"
 
 namespace sharpdyn::lyapunov {
 
+// isa: the SIMD path of the transient and the product (simd_dispatch.hpp); std::invalid_argument
+// if this CPU cannot run it.
 void cubic(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
            std::int64_t n_steps, double* exponent, std::int64_t* diverged_at, int threads,
-           Interrupt& stop = never_interrupted());
+           Isa isa = Isa::kAuto, Interrupt& stop = never_interrupted());
+
+// One scalar path (no isa).
 
 // spectrum: (count, 2) row-major, largest first.
 void uv_spectrum(const double* Y, const double* g0, const double* z0, std::int64_t count,

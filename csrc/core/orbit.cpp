@@ -59,7 +59,7 @@ void cubic_periods(const double* r, const double* x0, std::int64_t count, std::i
   periods_by_block(count, max_period, 1, tol, period, threads, stop,
                    [&](std::int64_t i0, std::int64_t n, std::int64_t K, double* states, std::int64_t* at) {
                      cubic_orbits(r + i0, x0 + i0, n, n_transient, K, Observable::State, false,
-                                  states, at, 1, stop);
+                                  states, at, 1, Isa::kAuto, stop);
                    });
 }
 
@@ -69,7 +69,7 @@ void uv_periods(const double* Y, const double* g0, const double* z0, std::int64_
   periods_by_block(count, max_period, 2, tol, period, threads, stop,
                    [&](std::int64_t i0, std::int64_t n, std::int64_t K, double* states, std::int64_t* at) {
                      uv_orbits(Y + i0, g0 + i0, z0 + i0, n, n_transient, K, Observable::State,
-                               false, states, at, 1, stop);
+                               false, states, at, 1, Isa::kAuto, stop);
                    });
 }
 

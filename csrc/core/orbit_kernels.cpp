@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <cmath>
 #include <limits>
@@ -110,7 +109,7 @@ SHARPDYN_ALWAYS_INLINE void cubic_run_lanes(double* x, const double* r, std::int
 
 using CubicRunFn = void (*)(double*, const double*, std::int64_t, std::int64_t, int, double*);
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#ifdef SHARPDYN_GCC_X86_VECTORS
 typedef double v8d __attribute__((vector_size(64)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v2d __attribute__((vector_size(16)));
@@ -123,39 +122,17 @@ __attribute__((target("avx2"))) void cubic_run_avx2(double* x, const double* r, 
                                                      std::int64_t records, int obs, double* rec) {
   cubic_run_lanes<v4d, 8>(x, r, steps, records, obs, rec);
 }
-void cubic_run_sse2(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
+void cubic_run_baseline(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
                     double* rec) {
   cubic_run_lanes<v2d, 8>(x, r, steps, records, obs, rec);
 }
 
-// The widest path the CPU supports, or a narrower one named by the environment variable
-// SHARPDYN_SIMD ("avx512", "avx2", "sse2"; for tests and benchmarks, read once at load time).
-const char* pick_simd_path() {
-  __builtin_cpu_init();
-  const bool has512 = __builtin_cpu_supports("avx512f"), has2 = __builtin_cpu_supports("avx2");
-  const char* want = std::getenv("SHARPDYN_SIMD");
-  if (want && std::strcmp(want, "sse2") == 0) return "sse2";
-  if (want && std::strcmp(want, "avx2") == 0 && has2) return "avx2";
-  if (has512) return "avx512";
-  return has2 ? "avx2" : "sse2";
-}
-
-CubicRunFn pick_cubic_run() {
-  if (std::strcmp(simd_path(), "avx512") == 0) return cubic_run_avx512;
-  if (std::strcmp(simd_path(), "avx2") == 0) return cubic_run_avx2;
-  return cubic_run_sse2;
-}
 #else
-const char* pick_simd_path() { return "scalar"; }
 void cubic_run_scalar(double* x, const double* r, std::int64_t steps, std::int64_t records, int obs,
                       double* rec) {
   cubic_run_lanes<double, 8>(x, r, steps, records, obs, rec);
 }
-CubicRunFn pick_cubic_run() { return cubic_run_scalar; }
 #endif
-
-// x, r: kBlock lanes (unused lanes padded with r = 0, x = 0, which stay 0).
-const CubicRunFn cubic_run = pick_cubic_run();
 
 // dst[t] = src[t * stride] for t < count. The output (P x n_keep doubles) is far larger than
 // the caches and is not read again here, so on x86-64 it is written with non-temporal stores
@@ -173,7 +150,7 @@ inline void write_streaming(double* dst, const double* src, std::int64_t stride,
 #endif
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#ifdef SHARPDYN_GCC_X86_VECTORS
 // dst[0..8 * lines) = src[0..8 * lines), whole 64-byte lines of a 64-byte aligned dst.
 __attribute__((target("avx512f"))) void stream_lines_avx512(double* dst, const double* src, std::int64_t lines) {
   for (std::int64_t i = 0; i < lines; ++i) _mm512_stream_pd(dst + 8 * i, _mm512_loadu_pd(src + 8 * i));
@@ -185,27 +162,24 @@ void stream_lines_portable(double* dst, const double* src, std::int64_t lines) {
 }
 
 using StreamLinesFn = void (*)(double*, const double*, std::int64_t);
-const bool use_avx512 = std::strcmp(simd_path(), "avx512") == 0;
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-const StreamLinesFn stream_lines = use_avx512 ? stream_lines_avx512 : stream_lines_portable;
-#else
-const StreamLinesFn stream_lines = stream_lines_portable;
-#endif
 
 // A copy in flight: `lines` whole 64-byte lines from src to the 64-byte aligned dst, then `tail`
 // doubles. While a transient runs, `num` lines are due every `den` steps (acc: the remainder).
+// The lines are written by `stream` (the SIMD path's).
 struct Drain {
+  StreamLinesFn stream = stream_lines_portable;
   const double* src = nullptr;
   double* dst = nullptr;
   std::int64_t lines = 0, tail = 0;
   std::int64_t num = 0, den = 1, acc = 0;
 };
 
-Drain start_drain(const double* src, double* dst, std::int64_t count) {
+Drain start_drain(const double* src, double* dst, std::int64_t count, StreamLinesFn stream) {
   const auto misalign = static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(dst) % 64);
   const std::int64_t head = std::min<std::int64_t>(count, ((64 - misalign) % 64) / 8);
   write_streaming(dst, src, 1, head);
   Drain d;
+  d.stream = stream;
   d.src = src + head;
   d.dst = dst + head;
   d.lines = (count - head) / 8;
@@ -223,7 +197,7 @@ void pace_drain(Drain& d, std::int64_t steps) {
 void drain_lines(Drain& d, std::int64_t lines) {
   lines = std::min(lines, d.lines);
   if (lines <= 0) return;
-  stream_lines(d.dst, d.src, lines);
+  d.stream(d.dst, d.src, lines);
   d.src += 8 * lines;
   d.dst += 8 * lines;
   d.lines -= lines;
@@ -237,12 +211,12 @@ void finish_drain(Drain& d) {
 
 // dst[0..count) = src[0..count) with non-temporal stores: movnti up to a 64-byte boundary of
 // dst, then whole lines, then movnti for the tail.
-void stream_copy(double* dst, const double* src, std::int64_t count) {
-  Drain d = start_drain(src, dst, count);
+void stream_copy(double* dst, const double* src, std::int64_t count, StreamLinesFn stream) {
+  Drain d = start_drain(src, dst, count, stream);
   finish_drain(d);
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#ifdef SHARPDYN_GCC_X86_VECTORS
 // b[m] = rec[t0 .. t0 + 7][j0 + m] (rec: rows of kBlock doubles): an 8 x 8 tile transposed in
 // AVX-512 registers with three rounds of two-source permutes.
 typedef long long v8i __attribute__((vector_size(64)));
@@ -287,7 +261,7 @@ __attribute__((target("avx512f"))) void transpose_rows_avx512(const double* rec,
     }
     for (int m = 0; m < 8; ++m) {
       for (std::int64_t t = c8; t < c; ++t) lanes[m * c + t] = rec[t * kBlock + j0 + m];
-      stream_copy(out + (j0 + m) * K, lanes + m * c, c);  // one row at a time
+      stream_copy(out + (j0 + m) * K, lanes + m * c, c, stream_lines_avx512);  // one row at a time
     }
   }
   for (int j = n8; j < n; ++j) write_streaming(out + j * K, rec + j, kBlock, c);  // ragged edge
@@ -325,13 +299,6 @@ void transpose_cached_portable(const double* rec, int n, std::int64_t c, double*
 }
 
 using WriteRowsFn = void (*)(const double*, int, std::int64_t, double*, std::int64_t);
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-const WriteRowsFn write_rows = use_avx512 ? transpose_rows_avx512 : write_rows_portable;
-const WriteRowsFn transpose_cached = use_avx512 ? transpose_cached_avx512 : transpose_cached_portable;
-#else
-const WriteRowsFn write_rows = write_rows_portable;
-const WriteRowsFn transpose_cached = transpose_cached_portable;
-#endif
 
 inline void stream_fence() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -354,18 +321,19 @@ constexpr std::int64_t kPipeRecordChunk = 32;  // record buffer 64 KiB, beside t
 // Advance the kBlock lanes `steps` steps, streaming out the lines of `d` due meanwhile.
 using CubicAdvanceDrainFn = void (*)(double*, const double*, std::int64_t, Drain&);
 
-// Other paths: advance, then stream out the lines due (per chunk of the transient, so the
-// stores come in bursts of a few hundred lines). A loop with the stores fused in, as on
-// AVX-512, measured 5-10 % slower than this on the AVX2 and SSE2 paths.
+// Other paths: advance (with that path's Run), then stream out the lines due (per chunk of the
+// transient, so the stores come in bursts of a few hundred lines). A loop with the stores fused
+// in, as on AVX-512, measured 5-10 % slower than this on the AVX2 and SSE2 paths.
+template <CubicRunFn Run>
 void cubic_advance_drain_portable(double* x, const double* r, std::int64_t steps, Drain& d) {
-  cubic_run(x, r, steps, 0, 0, nullptr);
+  Run(x, r, steps, 0, 0, nullptr);
   d.acc += d.num * steps;
   const std::int64_t due = d.acc / d.den;
   d.acc -= due * d.den;
   drain_lines(d, due);
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#ifdef SHARPDYN_GCC_X86_VECTORS
 // The AVX-512 path interleaves the stores with the steps themselves: the same eight-register
 // loop as cubic_registers (same expression, same bits), plus a load from L2 and a streaming
 // store whenever a line is due; they use the load/store ports, which the loop leaves idle.
@@ -401,10 +369,6 @@ __attribute__((target("avx512f"))) void cubic_advance_drain_avx512(double* x, co
   d.lines = lines;
   d.acc = acc;
 }
-const CubicAdvanceDrainFn cubic_advance_drain =
-    use_avx512 ? cubic_advance_drain_avx512 : cubic_advance_drain_portable;
-#else
-const CubicAdvanceDrainFn cubic_advance_drain = cubic_advance_drain_portable;
 #endif
 
 // Lanes that left their bound during the last `steps` steps (started at step s0 from `saved`):
@@ -438,9 +402,9 @@ constexpr std::int64_t kProbe = 32;  // cycles of period <= kProbe are detected
 // For each lane j < n that has not diverged: the smallest p <= kProbe with
 // x[j] == probe[kProbe - p][j] (probe row t: the state kProbe - t steps before x), else 0.
 // Returns whether every such lane has one.
-SHARPDYN_SIMD_CLONES
-bool cycle_periods(const double* __restrict x, const double* __restrict probe, int n,
-                   const std::int64_t* __restrict at, int* __restrict period) {
+SHARPDYN_ALWAYS_INLINE bool cycle_periods_impl(const double* __restrict x, const double* __restrict probe,
+                                               int n, const std::int64_t* __restrict at,
+                                               int* __restrict period) {
   for (int j = 0; j < kBlock; ++j) period[j] = 0;
   for (int p = kProbe; p >= 1; --p) {  // the last match written is the smallest p
     const double* row = probe + (kProbe - p) * kBlock;
@@ -452,11 +416,39 @@ bool cycle_periods(const double* __restrict x, const double* __restrict probe, i
   return true;
 }
 
+using CyclePeriodsFn = bool (*)(const double*, const double*, int, const std::int64_t*, int*);
+bool cycle_periods_baseline(const double* x, const double* probe, int n, const std::int64_t* at, int* period) {
+  return cycle_periods_impl(x, probe, n, at, period);
+}
+#ifdef SHARPDYN_X86_DISPATCH
+__attribute__((target("avx2"))) bool cycle_periods_avx2(const double* x, const double* probe, int n,
+                                                         const std::int64_t* at, int* period) {
+  return cycle_periods_impl(x, probe, n, at, period);
+}
+__attribute__((target("avx512f"))) bool cycle_periods_avx512(const double* x, const double* probe, int n,
+                                                              const std::int64_t* at, int* period) {
+  return cycle_periods_impl(x, probe, n, at, period);
+}
+#endif
+
+using UvRunFn = void (*)(double*, double*, const double*, const double*, double*, int, std::int64_t,
+                         std::int64_t, int, double*);
+
+// The functions of one SIMD path (simd_dispatch.hpp); paths_for(isa) below.
+struct Paths {
+  CubicRunFn cubic_run;
+  CubicAdvanceDrainFn cubic_advance_drain;
+  StreamLinesFn stream_lines;
+  WriteRowsFn write_rows, transpose_cached;
+  CyclePeriodsFn cycle_periods;
+  UvRunFn uv_run;
+};
+
 // Run T transient steps of the block: advance(steps) moves x on by `steps` steps (optionally
 // doing other work meanwhile); divergence and interrupts are checked after each chunk.
 template <class Advance>
-void cubic_transient(double* x, const double* r, const double* bound, int n, std::int64_t T,
-                     std::int64_t* at, PollCounter& poll, Advance&& advance) {
+void cubic_transient(const Paths& k, double* x, const double* r, const double* bound, int n,
+                     std::int64_t T, std::int64_t* at, PollCounter& poll, Advance&& advance) {
   alignas(64) double saved[kBlock];
   alignas(64) int period[kBlock];
   thread_local std::vector<double> probe;
@@ -467,14 +459,14 @@ void cubic_transient(double* x, const double* r, const double* bound, int n, std
     std::copy(x, x + n, saved);
     if (probing) {
       advance(c - kProbe);
-      cubic_run(x, r, kProbe, kProbe, static_cast<int>(Observable::State), probe.data());
+      k.cubic_run(x, r, kProbe, kProbe, static_cast<int>(Observable::State), probe.data());
     } else {
       advance(c);
     }
     cubic_check(x, saved, r, bound, n, s, c, at);
     s += c;
     if (poll.add(c * kBlock)) return;  // interrupted: the caller stops too
-    if (probing && s < T && cycle_periods(x, probe.data(), n, at, period)) {
+    if (probing && s < T && k.cycle_periods(x, probe.data(), n, at, period)) {
       const std::int64_t left = T - s;
       for (int j = 0; j < n; ++j)
         if (at[j] < 0) x[j] = probe[(kProbe - period[j] + left % period[j]) * kBlock + j];
@@ -507,8 +499,8 @@ struct CubicLanes {
 // Record the K kept states after a T-step transient, `chunk` steps at a time: each chunk's
 // record buffer (c x kBlock) is handed to sink(rec, c, k), k = its first kept step.
 template <class Sink>
-void cubic_record(CubicLanes& L, std::int64_t T, std::int64_t K, int obs, std::int64_t chunk,
-                  std::int64_t* at, PollCounter& poll, Sink&& sink) {
+void cubic_record(const Paths& paths, CubicLanes& L, std::int64_t T, std::int64_t K, int obs,
+                  std::int64_t chunk, std::int64_t* at, PollCounter& poll, Sink&& sink) {
   alignas(64) double saved[kBlock];
   // reused per thread: large enough to be served by mmap, so a fresh one per block would page-fault
   thread_local std::vector<double> rec;
@@ -517,7 +509,7 @@ void cubic_record(CubicLanes& L, std::int64_t T, std::int64_t K, int obs, std::i
     const std::int64_t c = std::min(chunk, K - k);
     const std::int64_t steps = (k + c == K) ? c - 1 : c;
     std::copy(L.x, L.x + L.n, saved);
-    cubic_run(L.x, L.r, steps, c, obs, rec.data());
+    paths.cubic_run(L.x, L.r, steps, c, obs, rec.data());
     cubic_check(L.x, saved, L.r, L.bound, L.n, T + k, steps, at);
     sink(rec.data(), c, k);
     k += c;
@@ -536,14 +528,17 @@ void nan_after_divergence(double* rows, int n, std::int64_t T, std::int64_t K, c
 
 // One block of n <= kBlock parameters, written straight to out (row 0 of the block, row stride
 // K). Returns the last states in x_last (n values).
-void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
-                 int obs, double* out, std::int64_t* at, double* x_last, PollCounter& poll) {
+void cubic_block(const Paths& paths, const double* r_in, const double* x0, int n, std::int64_t T,
+                 std::int64_t K, int obs, double* out, std::int64_t* at, double* x_last,
+                 PollCounter& poll) {
   CubicLanes L(r_in, x0, n, at);
-  cubic_transient(L.x, L.r, L.bound, n, T, at, poll,
-                  [&](std::int64_t steps) { cubic_run(L.x, L.r, steps, 0, obs, nullptr); });
+  cubic_transient(paths, L.x, L.r, L.bound, n, T, at, poll,
+                  [&](std::int64_t steps) { paths.cubic_run(L.x, L.r, steps, 0, obs, nullptr); });
   if (poll.stop_requested()) return;
-  cubic_record(L, T, K, obs, kRecordChunk, at, poll,
-               [&](const double* rec, std::int64_t c, std::int64_t k) { write_rows(rec, n, c, out + k, K); });
+  cubic_record(paths, L, T, K, obs, kRecordChunk, at, poll,
+               [&](const double* rec, std::int64_t c, std::int64_t k) {
+                 paths.write_rows(rec, n, c, out + k, K);
+               });
   stream_fence();
   if (poll.stop_requested()) return;
   nan_after_divergence(out, n, T, K, at);
@@ -552,13 +547,13 @@ void cubic_block(const double* r_in, const double* x0, int n, std::int64_t T, st
 
 // cubic_block for the pipelined path: streams out the previous block in `drain` during this
 // block's transient, then leaves this block's rows (n x K, assembled in `pending`) in `drain`.
-void cubic_block_pipelined(const double* r_in, const double* x0, int n, std::int64_t T, std::int64_t K,
-                           int obs, double* out, std::int64_t* at, std::vector<double>& pending,
-                           Drain& drain, PollCounter& poll) {
+void cubic_block_pipelined(const Paths& paths, const double* r_in, const double* x0, int n,
+                           std::int64_t T, std::int64_t K, int obs, double* out, std::int64_t* at,
+                           std::vector<double>& pending, Drain& drain, PollCounter& poll) {
   CubicLanes L(r_in, x0, n, at);
   pace_drain(drain, advanced_steps(T));
-  cubic_transient(L.x, L.r, L.bound, n, T, at, poll,
-                  [&](std::int64_t steps) { cubic_advance_drain(L.x, L.r, steps, drain); });
+  cubic_transient(paths, L.x, L.r, L.bound, n, T, at, poll,
+                  [&](std::int64_t steps) { paths.cubic_advance_drain(L.x, L.r, steps, drain); });
   finish_drain(drain);  // (done already unless the transient was cut short by a cycle)
   if (poll.stop_requested()) return;
   // pending rows start at the same offset within a cache line as the output's, so the
@@ -568,11 +563,13 @@ void cubic_block_pipelined(const double* r_in, const double* x0, int n, std::int
     return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(p) % 64 / 8);
   };
   double* buf = pending.data() + (line_slot(out) - line_slot(pending.data()) + 8) % 8;
-  cubic_record(L, T, K, obs, kPipeRecordChunk, at, poll,
-               [&](const double* rec, std::int64_t c, std::int64_t k) { transpose_cached(rec, n, c, buf + k, K); });
+  cubic_record(paths, L, T, K, obs, kPipeRecordChunk, at, poll,
+               [&](const double* rec, std::int64_t c, std::int64_t k) {
+                 paths.transpose_cached(rec, n, c, buf + k, K);
+               });
   if (poll.stop_requested()) return;
   nan_after_divergence(buf, n, T, K, at);
-  drain = start_drain(buf, out, n * K);
+  drain = start_drain(buf, out, n * K, paths.stream_lines);
 }
 
 // ---------------------------------------------------------------- UV normalised map
@@ -624,10 +621,10 @@ SHARPDYN_ALWAYS_INLINE void uv_loop(double* __restrict g, double* __restrict z,
   }
 }
 
-SHARPDYN_SIMD_CLONES
-void uv_run(double* __restrict g, double* __restrict z, const double* __restrict Y,
-            const double* __restrict bound, double* __restrict flag, int n, std::int64_t records,
-            std::int64_t steps, int obs, double* __restrict rec) {
+SHARPDYN_ALWAYS_INLINE void uv_run_impl(double* __restrict g, double* __restrict z,
+                                        const double* __restrict Y, const double* __restrict bound,
+                                        double* __restrict flag, int n, std::int64_t records,
+                                        std::int64_t steps, int obs, double* __restrict rec) {
   if (rec == nullptr) {
     uv_loop<-1>(g, z, Y, bound, flag, n, records, steps, rec);
     return;
@@ -647,6 +644,52 @@ void uv_run(double* __restrict g, double* __restrict z, const double* __restrict
   }
 }
 
+void uv_run_baseline(double* g, double* z, const double* Y, const double* bound, double* flag, int n,
+                     std::int64_t records, std::int64_t steps, int obs, double* rec) {
+  uv_run_impl(g, z, Y, bound, flag, n, records, steps, obs, rec);
+}
+#ifdef SHARPDYN_X86_DISPATCH
+__attribute__((target("avx2"))) void uv_run_avx2(double* g, double* z, const double* Y, const double* bound,
+                                                  double* flag, int n, std::int64_t records,
+                                                  std::int64_t steps, int obs, double* rec) {
+  uv_run_impl(g, z, Y, bound, flag, n, records, steps, obs, rec);
+}
+__attribute__((target("avx512f"))) void uv_run_avx512(double* g, double* z, const double* Y,
+                                                       const double* bound, double* flag, int n,
+                                                       std::int64_t records, std::int64_t steps, int obs,
+                                                       double* rec) {
+  uv_run_impl(g, z, Y, bound, flag, n, records, steps, obs, rec);
+}
+#endif
+
+// The functions of the path `isa` (resolved: never kAuto).
+const Paths& paths_for(Isa isa) {
+#ifdef SHARPDYN_GCC_X86_VECTORS
+  static const Paths baseline{cubic_run_baseline,        cubic_advance_drain_portable<cubic_run_baseline>,
+                              stream_lines_portable, write_rows_portable,
+                              transpose_cached_portable, cycle_periods_baseline,
+                              uv_run_baseline};
+  static const Paths avx2{cubic_run_avx2,        cubic_advance_drain_portable<cubic_run_avx2>,
+                          stream_lines_portable, write_rows_portable,
+                          transpose_cached_portable, cycle_periods_avx2,
+                          uv_run_avx2};
+  static const Paths avx512{cubic_run_avx512,      cubic_advance_drain_avx512,
+                            stream_lines_avx512,   transpose_rows_avx512,
+                            transpose_cached_avx512, cycle_periods_avx512,
+                            uv_run_avx512};
+  if (isa == Isa::kAvx512) return avx512;
+  if (isa == Isa::kAvx2) return avx2;
+  return baseline;
+#else
+  (void)isa;  // one portable path (the vector lanes need GCC on x86-64)
+  static const Paths portable{cubic_run_scalar,      cubic_advance_drain_portable<cubic_run_scalar>,
+                              stream_lines_portable, write_rows_portable,
+                              transpose_cached_portable, cycle_periods_baseline,
+                              uv_run_baseline};
+  return portable;
+#endif
+}
+
 void uv_check(const double* flag, const double* gs, const double* zs, const double* Y,
               const double* bound, int n, std::int64_t s0, std::int64_t steps, std::int64_t* at) {
   for (int j = 0; j < n; ++j) {
@@ -662,7 +705,7 @@ void uv_check(const double* flag, const double* gs, const double* zs, const doub
   }
 }
 
-void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std::int64_t T,
+void uv_block(const Paths& paths, const double* Y_in, const double* g0, const double* z0, int n, std::int64_t T,
               std::int64_t K, int obs, double* out, std::int64_t* at, double* g_last,
               double* z_last, PollCounter& poll) {
   const int dim = uv_observable_dim(static_cast<Observable>(obs));
@@ -679,7 +722,7 @@ void uv_block(const double* Y_in, const double* g0, const double* z0, int n, std
   auto advance = [&](std::int64_t s0, std::int64_t records, std::int64_t steps, double* rec) {
     std::copy(g, g + n, gs);
     std::copy(z, z + n, zs);
-    uv_run(g, z, Y, bound, flag, n, records, steps, obs, rec);
+    paths.uv_run(g, z, Y, bound, flag, n, records, steps, obs, rec);
     uv_check(flag, gs, zs, Y, bound, n, s0, steps, at);
   };
   for (std::int64_t s = 0; s < T;) {
@@ -716,33 +759,29 @@ std::int64_t block_count(std::int64_t count) { return (count + kBlock - 1) / kBl
 
 }  // namespace
 
-// Initialised on first use (not as a namespace-scope global), so kernels in other translation
-// units may pick their paths from it during static initialisation.
-const char* simd_path() noexcept {
-  static const char* const name = pick_simd_path();
-  return name;
-}
-
 int uv_observable_dim(Observable obs) noexcept { return obs == Observable::State ? 2 : 1; }
 
 void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
                   std::int64_t n_keep, Observable obs, bool continuation, double* out,
-                  std::int64_t* diverged_at, int threads, Interrupt& stop) {
+                  std::int64_t* diverged_at, int threads, Isa isa, Interrupt& stop) {
+  const Paths& paths = paths_for(resolve_isa(isa));
   const int o = static_cast<int>(obs);
   if (continuation) {
     PollCounter poll(stop, kPollWork);
     double x = 0.0;
     for (std::int64_t i = 0; i < count && !poll.add(kBlock); ++i) {
       const double start = (i > 0 && diverged_at[i - 1] < 0) ? x : x0[i];
-      cubic_block(r + i, &start, 1, n_transient, n_keep, o, out + i * n_keep, diverged_at + i, &x,
+      cubic_block(paths, r + i, &start, 1, n_transient, n_keep, o, out + i * n_keep, diverged_at + i, &x,
                   poll);
     }
     return;
   }
   const std::int64_t blocks = block_count(count);
-  const int nt = resolve_threads(threads);
-  TeamLatch latch(stop);
   if (n_keep <= kPipeMaxKeep && n_transient >= n_keep) {  // enough transient to hide the output
+    // team_for's loop, plus per-thread output state carried from block to block and drained
+    // after the thread's last block
+    const int nt = resolve_threads(threads);
+    TeamLatch latch(stop);
 #pragma omp parallel num_threads(nt)
     {
       thread_local std::vector<double> pending;  // reused: 512 KiB would page-fault if fresh
@@ -753,7 +792,7 @@ void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::in
         if (poll.stop_requested()) continue;
         const std::int64_t i0 = b * kBlock;
         const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
-        cubic_block_pipelined(r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep,
+        cubic_block_pipelined(paths, r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep,
                               diverged_at + i0, pending, drain, poll);
       }
       finish_drain(drain);
@@ -762,25 +801,19 @@ void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::in
     }
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, kPollWork);
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      if (poll.stop_requested()) continue;
-      const std::int64_t i0 = b * kBlock;
-      const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
-      double last[kBlock];
-      cubic_block(r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep, diverged_at + i0,
-                  last, poll);
-    }
-    latch.arrive();
-  }
+  team_for(blocks, threads, stop, TeamLoop{kPollWork, 1}, [&](std::int64_t b, PollCounter& poll) {
+    const std::int64_t i0 = b * kBlock;
+    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+    double last[kBlock];
+    cubic_block(paths, r + i0, x0 + i0, n, n_transient, n_keep, o, out + i0 * n_keep, diverged_at + i0,
+                last, poll);
+  });
 }
 
 void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t count,
                std::int64_t n_transient, std::int64_t n_keep, Observable obs, bool continuation,
-               double* out, std::int64_t* diverged_at, int threads, Interrupt& stop) {
+               double* out, std::int64_t* diverged_at, int threads, Isa isa, Interrupt& stop) {
+  const Paths& paths = paths_for(resolve_isa(isa));
   const int o = static_cast<int>(obs);
   const std::int64_t row = n_keep * uv_observable_dim(obs);
   if (continuation) {
@@ -789,28 +822,18 @@ void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t
     for (std::int64_t i = 0; i < count && !poll.add(kBlock); ++i) {
       const bool carry = i > 0 && diverged_at[i - 1] < 0;
       const double gs = carry ? g : g0[i], zs = carry ? z : z0[i];
-      uv_block(Y + i, &gs, &zs, 1, n_transient, n_keep, o, out + i * row, diverged_at + i, &g, &z,
+      uv_block(paths, Y + i, &gs, &zs, 1, n_transient, n_keep, o, out + i * row, diverged_at + i, &g, &z,
                poll);
     }
     return;
   }
-  const std::int64_t blocks = block_count(count);
-  const int nt = resolve_threads(threads);
-  TeamLatch latch(stop);
-#pragma omp parallel num_threads(nt)
-  {
-    PollCounter poll(stop, kPollWork);
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      if (poll.stop_requested()) continue;
-      const std::int64_t i0 = b * kBlock;
-      const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
-      double gl[kBlock], zl[kBlock];
-      uv_block(Y + i0, g0 + i0, z0 + i0, n, n_transient, n_keep, o, out + i0 * row,
-               diverged_at + i0, gl, zl, poll);
-    }
-    latch.arrive();
-  }
+  team_for(block_count(count), threads, stop, TeamLoop{kPollWork, 1}, [&](std::int64_t b, PollCounter& poll) {
+    const std::int64_t i0 = b * kBlock;
+    const int n = static_cast<int>(std::min<std::int64_t>(kBlock, count - i0));
+    double gl[kBlock], zl[kBlock];
+    uv_block(paths, Y + i0, g0 + i0, z0 + i0, n, n_transient, n_keep, o, out + i0 * row,
+             diverged_at + i0, gl, zl, poll);
+  });
 }
 
 }  // namespace sharpdyn::orbit

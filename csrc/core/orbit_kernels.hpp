@@ -4,7 +4,7 @@
 //
 // Layout: parameters are processed in blocks of kBlock held as structure-of-arrays, the map is
 // advanced for the whole block with an `omp simd` inner loop (SIMD across parameters, compiled
-// for AVX-512 / AVX2 / baseline and chosen at run time on GCC), and blocks are shared among
+// for AVX-512 / AVX2 / baseline, chosen by `isa` as in simd_dispatch.hpp), and blocks are shared among
 // OpenMP threads. Lanes never interact and FMA contraction is off, so every thread count, block
 // split and SIMD path gives bit-identical results.
 //
@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "core/interrupt.hpp"
+#include "core/simd_dispatch.hpp"
 
 namespace sharpdyn::orbit {
 
@@ -37,10 +38,7 @@ enum class Observable : int {
   Ntk = 3,        // uv only: z = eta * lambda
 };
 
-// The cubic kernel's instruction-set path: "avx512", "avx2", "sse2" (x86-64; the widest the CPU
-// has, or a narrower one named by the environment variable SHARPDYN_SIMD at load time), or
-// "scalar" elsewhere. All paths give identical results.
-const char* simd_path() noexcept;
+// `isa`: the SIMD path (simd_dispatch.hpp); std::invalid_argument if this CPU cannot run it.
 
 // Values recorded per kept step: 2 for the UV state, else 1.
 int uv_observable_dim(Observable obs) noexcept;
@@ -50,13 +48,14 @@ int uv_observable_dim(Observable obs) noexcept;
 // one's last state (from its own x0 after a divergence); this is serial.
 void cubic_orbits(const double* r, const double* x0, std::int64_t count, std::int64_t n_transient,
                   std::int64_t n_keep, Observable obs, bool continuation, double* out,
-                  std::int64_t* diverged_at, int threads, Interrupt& stop = never_interrupted());
+                  std::int64_t* diverged_at, int threads, Isa isa = Isa::kAuto,
+                  Interrupt& stop = never_interrupted());
 
 // UV normalised map, parameter Y. Y, g0, z0: (count); out: (count, n_keep, dim) row-major with
 // dim = uv_observable_dim(obs).
 void uv_orbits(const double* Y, const double* g0, const double* z0, std::int64_t count,
                std::int64_t n_transient, std::int64_t n_keep, Observable obs, bool continuation,
-               double* out, std::int64_t* diverged_at, int threads,
+               double* out, std::int64_t* diverged_at, int threads, Isa isa = Isa::kAuto,
                Interrupt& stop = never_interrupted());
 
 }  // namespace sharpdyn::orbit

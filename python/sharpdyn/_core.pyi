@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['HAS_OPENMP', 'cubic_cycle_derivatives', 'cubic_doubling_points', 'cubic_find_cycle', 'cubic_lyapunov', 'cubic_orbits', 'cubic_periods', 'cubic_scan', 'cubic_simd_path', 'lanczos_dense', 'max_threads', 'mlp_forward', 'mlp_hessian', 'mlp_hvp', 'mlp_jacobian', 'mlp_loss_gradient', 'mlp_num_params', 'mlp_top_eigenvalues_hvp', 'mlp_train', 'uv_function_map', 'uv_function_trajectory', 'uv_lyapunov_spectrum', 'uv_orbits', 'uv_periods', 'uv_product_jacobian', 'uv_scan', 'uv_scan_isa', 'uv_scan_isa_available', 'uv_train', 'uv_train_momentum']
+__all__: list[str] = ['HAS_OPENMP', 'cubic_cycle_derivatives', 'cubic_doubling_points', 'cubic_find_cycle', 'cubic_lyapunov', 'cubic_orbits', 'cubic_periods', 'cubic_scan', 'lanczos_dense', 'max_threads', 'mlp_forward', 'mlp_hessian', 'mlp_hvp', 'mlp_jacobian', 'mlp_loss_gradient', 'mlp_num_params', 'mlp_top_eigenvalues_hvp', 'mlp_train', 'simd_isa', 'simd_isa_available', 'uv_function_map', 'uv_function_trajectory', 'uv_lyapunov_spectrum', 'uv_orbits', 'uv_periods', 'uv_product_jacobian', 'uv_scan', 'uv_train', 'uv_train_momentum']
 def cubic_cycle_derivatives(x0: typing.SupportsFloat | typing.SupportsIndex, r: typing.SupportsFloat | typing.SupportsIndex, period: typing.SupportsInt | typing.SupportsIndex) -> tuple[float, float, float, float, float]:
     """
     (x_p, dx_p/dx0, dx_p/dr, d2x_p/dx0^2, d2x_p/dx0 dr)
@@ -17,9 +17,9 @@ def cubic_find_cycle(r: typing.SupportsFloat | typing.SupportsIndex, x_guess: ty
     """
     Newton on f^p(x) = x at fixed r: (x, multiplier, iterations, converged).
     """
-def cubic_lyapunov(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_transient: typing.SupportsInt | typing.SupportsIndex, n_steps: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
+def cubic_lyapunov(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_transient: typing.SupportsInt | typing.SupportsIndex, n_steps: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0, isa: str = 'auto') -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
     ...
-def cubic_orbits(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_transient: typing.SupportsInt | typing.SupportsIndex, n_keep: typing.SupportsInt | typing.SupportsIndex, observable: typing.SupportsInt | typing.SupportsIndex, continuation: bool, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
+def cubic_orbits(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_transient: typing.SupportsInt | typing.SupportsIndex, n_keep: typing.SupportsInt | typing.SupportsIndex, observable: typing.SupportsInt | typing.SupportsIndex, continuation: bool, threads: typing.SupportsInt | typing.SupportsIndex = 0, isa: str = 'auto') -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
     """
     Cubic-map orbits: (states (count, n_keep), diverged_at (count)).
     """
@@ -28,10 +28,6 @@ def cubic_periods(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0
 def cubic_scan(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], steps: typing.SupportsInt | typing.SupportsIndex, late_window: typing.SupportsInt | typing.SupportsIndex, sharpness_every: typing.SupportsInt | typing.SupportsIndex = 1, converged_rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-10, loss_increase_rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-12, threads: typing.SupportsInt | typing.SupportsIndex = 0, isa: str = 'auto') -> dict:
     """
     Cubic-map grid scan over flat arrays r, x0 of equal length; returns a dict of per-point arrays (final x, diverged_at, loss and sharpness statistics in map units).
-    """
-def cubic_simd_path() -> str:
-    """
-    Instruction-set path of the cubic orbit kernel (env SHARPDYN_SIMD narrows it).
     """
 def lanczos_dense(A: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], k: typing.SupportsInt | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], int, bool]:
     """
@@ -73,6 +69,14 @@ def mlp_train(networks: collections.abc.Sequence[tuple], net_index: typing.Annot
     """
     Batched GD/SGD runs, optionally with heavy-ball momentum in [0, 1) (torch.optim.SGD's convention: dampening 0, zero initial velocity; nesterov as SGD(nesterov=True)): (loss, sharpness, diverged, diverged_at, final_params, interrupted_at). Ctrl-C stops every run at its next step and returns what is done (interrupted_at: the step each run stopped at, -1 if it finished). progress, if given, is called with the number of finished run-steps (of runs x steps) about every 50 ms and at the end.
     """
+def simd_isa(isa: str = 'auto') -> str:
+    """
+    The SIMD path every kernel with an isa= argument runs for this name on this CPU ('auto': the widest available); ValueError if it cannot run here.
+    """
+def simd_isa_available(isa: str) -> bool:
+    """
+    Whether the kernels can run this SIMD path here.
+    """
 def uv_function_map(f0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], ntk0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], steps: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
     """
     Flat arrays of equal length in; (f, ntk, diverged_at) out.
@@ -83,7 +87,7 @@ def uv_function_trajectory(f0: typing.Annotated[numpy.typing.ArrayLike, numpy.fl
     """
 def uv_lyapunov_spectrum(Y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], g0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], z0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_transient: typing.SupportsInt | typing.SupportsIndex, n_steps: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
     ...
-def uv_orbits(Y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], g0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], z0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_transient: typing.SupportsInt | typing.SupportsIndex, n_keep: typing.SupportsInt | typing.SupportsIndex, observable: typing.SupportsInt | typing.SupportsIndex, continuation: bool, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
+def uv_orbits(Y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], g0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], z0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_transient: typing.SupportsInt | typing.SupportsIndex, n_keep: typing.SupportsInt | typing.SupportsIndex, observable: typing.SupportsInt | typing.SupportsIndex, continuation: bool, threads: typing.SupportsInt | typing.SupportsIndex = 0, isa: str = 'auto') -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
     """
     UV normalised-map orbits: (states (count, n_keep, dim), diverged_at (count)).
     """
@@ -96,14 +100,6 @@ def uv_product_jacobian(g: typing.SupportsFloat | typing.SupportsIndex, z: typin
 def uv_scan(f0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], ntk0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], steps: typing.SupportsInt | typing.SupportsIndex, late_window: typing.SupportsInt | typing.SupportsIndex, sharpness_every: typing.SupportsInt | typing.SupportsIndex = 1, converged_rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-10, loss_increase_rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-12, threads: typing.SupportsInt | typing.SupportsIndex = 0, isa: str = 'auto') -> dict:
     """
     UV function-map grid scan over flat arrays of equal length; returns a dict of per-point arrays (final state, diverged_at, loss and sharpness statistics).
-    """
-def uv_scan_isa() -> str:
-    """
-    The instruction set uv_scan uses by default on this CPU.
-    """
-def uv_scan_isa_available(isa: str) -> bool:
-    """
-    Whether uv_scan can run with this instruction set here.
     """
 def uv_train(u0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], v0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.SupportsFloat | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex, steps: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8], numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     """

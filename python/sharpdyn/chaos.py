@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 from . import _core
 from . import cubic as _cubic
 from . import parameterization as _param
+from .simd import isa_arg
 from .uv import DivergenceWarning
 from .validation import (
     as_float_array,
@@ -211,6 +212,7 @@ def orbit_diagram(
     observable: str = "state",
     continuation: bool = False,
     threads: int | None = None,
+    isa: str = "auto",
 ) -> OrbitDiagram:
     """Orbit (bifurcation) diagram: for each parameter, iterate from ``x0``, discard
     ``n_transient`` steps and keep the next ``n_keep`` states of ``observable``.
@@ -237,6 +239,9 @@ def orbit_diagram(
         (``x0`` only for the first one and after a divergence). Serial.
     threads:
         OpenMP threads (None: default). Results do not depend on it.
+    isa:
+        SIMD path, one of :data:`sharpdyn.simd.ISAS` (``"auto"``: the widest this CPU has).
+        Results do not depend on it.
 
     Notes
     -----
@@ -252,13 +257,14 @@ def orbit_diagram(
         raise ValueError(f"continuation must be a bool, got {continuation!r}")
     init = _initial(system, x0, p.size)
     nt = threads_arg(threads)
+    isa = isa_arg(isa)
     code = OBSERVABLES[system][obs]
     check_orbit_diagram_size(system, p.size, K, observable=obs)
     if system == "cubic":
-        states, at = _core.cubic_orbits(p, init[0], T, K, code, bool(continuation), nt)
+        states, at = _core.cubic_orbits(p, init[0], T, K, code, bool(continuation), nt, isa)
         x0_used = init[0]
     else:
-        states, at = _core.uv_orbits(p, init[0], init[1], T, K, code, bool(continuation), nt)
+        states, at = _core.uv_orbits(p, init[0], init[1], T, K, code, bool(continuation), nt, isa)
         if states.shape[-1] == 1:
             states = states[..., 0]
         x0_used = np.stack(init, axis=1)
@@ -280,6 +286,7 @@ def uv_orbit_diagram(
     param: _param.Param = "sp",
     observable: str = "sharpness",
     threads: int | None = None,
+    isa: str = "auto",
 ) -> OrbitDiagram:
     """Orbit diagram of the finite-width UV model against the learning rate.
 
@@ -293,7 +300,8 @@ def uv_orbit_diagram(
 
     On the EoS manifold ``r = 1 + Y``: doublings at ``Y = r_k - 1`` (``Y = 1``, ``sqrt(5) - 1``,
     ...), i.e. ``lr = (r_k - 1) / (sqrt(kappa) y)``, and escape beyond ``Y = 2``.
-    ``params`` of the result are the learning rates.
+    ``params`` of the result are the learning rates. ``threads`` and ``isa`` as in
+    :func:`orbit_diagram`.
     """
     eta = _params(lr, "lr")
     positive_array(eta, "lr")
@@ -312,7 +320,7 @@ def uv_orbit_diagram(
     with warnings.catch_warnings():  # re-issued below, pointing at the caller
         warnings.simplefilter("ignore", DivergenceWarning)
         d = orbit_diagram("uv", Y, x0=np.stack([g0, z0], axis=1), n_transient=n_transient, n_keep=n_keep,
-                          observable=obs, threads=threads)
+                          observable=obs, threads=threads, isa=isa)
     _warn_divergence(d.diverged_at, "runs")
     states = d.states
     if obs == "loss":
@@ -393,6 +401,7 @@ def lyapunov_spectrum(
     n_transient: int,
     n_steps: int,
     threads: int | None = None,
+    isa: str = "auto",
 ) -> LyapunovSpectrum:
     """Lyapunov spectrum from exact Jacobians, averaged over ``n_steps`` after ``n_transient``.
 
@@ -400,6 +409,9 @@ def lyapunov_spectrum(
     (Benettin et al. 1980; Eckmann & Ruelle 1985): ``J_t Q_t = Q_{t+1} R_t``, exponents the
     means of ``log R_ii``; their sum equals ``mean log|det J_t|``. A superstable orbit gives
     ``-inf`` (``f' = 0`` exactly on it).
+
+    ``isa`` is the SIMD path of the cubic kernel, one of :data:`sharpdyn.simd.ISAS` (validated
+    for both systems; the uv kernel has one scalar path). Results do not depend on it.
     """
     system = _system(system)
     p = _params(params)
@@ -407,8 +419,9 @@ def lyapunov_spectrum(
     N = positive_int(n_steps, "n_steps")
     init = _initial(system, x0, p.size)
     nt = threads_arg(threads)
+    isa = isa_arg(isa)
     if system == "cubic":
-        lam, at = _core.cubic_lyapunov(p, init[0], T, N, nt)
+        lam, at = _core.cubic_lyapunov(p, init[0], T, N, nt, isa)
         exps, x0_used = lam[:, None], init[0]
     else:
         exps, at = _core.uv_lyapunov_spectrum(p, init[0], init[1], T, N, nt)
@@ -426,10 +439,12 @@ def lyapunov(
     n_transient: int,
     n_steps: int,
     threads: int | None = None,
+    isa: str = "auto",
 ) -> np.ndarray:
     """Largest Lyapunov exponent per parameter, shape ``(P,)`` (NaN where diverged, with a
     warning); see :func:`lyapunov_spectrum`."""
-    return lyapunov_spectrum(system, params, x0=x0, n_transient=n_transient, n_steps=n_steps, threads=threads).max
+    return lyapunov_spectrum(system, params, x0=x0, n_transient=n_transient, n_steps=n_steps, threads=threads,
+                             isa=isa).max
 
 
 # ----------------------------------------------------------------------------- cycles and doublings
