@@ -170,6 +170,16 @@ def peer_grids(k: int, quick: bool) -> dict[str, list[tuple[str, Callable]]]:
     return grids
 
 
+def float32_floor(model, X, Y, k: int, ref: np.ndarray) -> float:
+    """Relative error against the float64 reference of the top-``k`` eigenvalues of the float32
+    operator itself, converged as far as float32 allows (Lanczos, relative residual 1e-7, up to 400
+    steps): the accuracy below which no method on that operator can go."""
+    op = HessianOperator(model, "mse", (X, Y), device="cpu")
+    res = lanczos(op, k=k, tol=1e-7, max_iter=400, seed=12345)
+    values = np.sort(np.asarray(res.eigenvalues, dtype=float))[::-1][:k]
+    return float(np.max(np.abs(values - ref[:k]) / np.abs(ref[:k])))
+
+
 def timed(fn: Callable[[], tuple[np.ndarray, int]], ref: np.ndarray) -> dict:
     gc.collect()
     base = peak_rss_reset()
@@ -203,6 +213,7 @@ def one_case(name: str, state: str, ctx: Context, rep: Report) -> dict:
         # per method, per target: the cheapest run of each seed that reaches it
         best: dict[str, dict[float, list]] = {m: {t: [] for t in TARGETS} for m in ["sharpdyn", *grids]}
         runs: dict[str, list] = {}
+        floors: dict[int, float] = {}
         for seed in range(ctx.seeds):
             for target in TARGETS:  # sharpdyn: the accuracy is the argument (eig_tol: an error estimate,
                 # so where that run misses the accuracy the next tighter setting is tried, as for the peers)
@@ -214,9 +225,22 @@ def one_case(name: str, state: str, ctx: Context, rep: Report) -> dict:
                         break
                     rep.notes.append(f"{row}: sharpdyn top-{k} with eig_tol={target / tighten:g} (seed {seed}) "
                                      f"reached {r['error']:.2g}, not {target:g}: tightened")
-                rep.check(f"{short}: sharpdyn top-{k} to {target:g} (seed {seed}; {r['setting']}) vs float64 reference",
-                          r["error"], target)
-                best["sharpdyn"][target].append(r)
+                if r["error"] <= target:
+                    rep.check(f"{short}: sharpdyn top-{k} to {target:g} (seed {seed}; {r['setting']}) "
+                              "vs float64 reference", r["error"], target)
+                    best["sharpdyn"][target].append(r)
+                    continue
+                # Missed even at eig_tol / 100: only acceptable where the float32 operator itself cannot
+                # resolve the target (its converged eigenvalues differ from float64 by more).
+                if k not in floors:
+                    floors[k] = float32_floor(model, X, Y, k, refk)
+                rep.check(f"{short}: sharpdyn top-{k} (seed {seed}; {r['setting']}) vs float64 reference, within "
+                          f"twice the float32 floor {floors[k]:.2g} where {target:g} is below it", r["error"],
+                          max(target, 2.0 * floors[k]))
+                rep.notes.append(f"{row}: top-{k} to {target:g} is below what the float32 operator resolves (its "
+                                 f"converged eigenvalues differ from the float64 reference by {floors[k]:.2g}); "
+                                 f"sharpdyn reached {r['error']:.2g} (seed {seed}): not reached")
+                best["sharpdyn"][target].append(None)
             for peer, grid in grids.items():
                 tried = []
                 for setting, run in grid:  # loosest first; stop once the finest accuracy is reached
