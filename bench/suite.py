@@ -18,9 +18,10 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 # area name -> (module, one-line description); run in this order
 AREAS: dict[str, tuple[str, str]] = {

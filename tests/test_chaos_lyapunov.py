@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import chaos_reference as ref
 from sharpdyn import chaos
 from sharpdyn.uv import DivergenceWarning
+
+import chaos_reference as ref
 
 
 def test_cubic_exponent_matches_numpy_mean_log_derivative():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import chaos_reference as ref
 from sharpdyn import chaos, cubic, uv
 from sharpdyn.uv import DivergenceWarning
 
+import chaos_reference as ref
 
 # (n_transient, n_keep): recording written directly (transient shorter than the kept part), and
 # the pipelined path (a block's kept states streamed out during the next block's transient),

@@ -10,10 +10,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from torch_reference import reference_mse
 
 from sharpdyn import chaos, divergence, uv
 from sharpdyn.torch import lyapunov_exponent, models, train
+
+from torch_reference import reference_mse
 
 
 def test_cubic_bound_is_the_orbit_kernels_rule():

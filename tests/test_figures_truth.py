@@ -267,9 +267,10 @@ def test_scan_figures_pass():
 def test_training_figure_explains_an_empty_spectrum_panel():
     import torch
 
-    import torch_reference  # noqa: F401  (one torch thread)
     from sharpdyn.figures.training import plot_training
     from sharpdyn.torch import models, train
+
+    import torch_reference  # noqa: F401  (one torch thread)
 
     torch.manual_seed(0)
     X = torch.randn(32, 5, dtype=torch.float64)
@@ -335,8 +336,9 @@ def test_orbit_and_lyapunov_command_figures_pass_the_check(tmp_path, checked_sav
 def test_train_command_figure_of_a_short_run_passes_the_check(tmp_path, checked_savefig):
     from click.testing import CliRunner
 
-    import torch_reference  # noqa: F401  (one torch thread)
     from sharpdyn.cli import main
+
+    import torch_reference  # noqa: F401  (one torch thread)
 
     res = CliRunner().invoke(main, ["train", "--n", "60", "--width", "8", "--steps", "12", "--lr", "0.01",
                                     "--sharpness-every", "4", "--dtype", "float64", "--device", "cpu",

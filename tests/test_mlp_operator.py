@@ -4,14 +4,15 @@ dense top eigenvalue)."""
 
 from __future__ import annotations
 
-import mlp_reference as ref
 import numpy as np
 import pytest
 import torch
-from mlp_reference import torch_one_thread  # noqa: F401  (autouse fixture)
 from scipy.sparse.linalg import LinearOperator, aslinearoperator, eigsh
 
 from sharpdyn import mlp
+
+import mlp_reference as ref
+from mlp_reference import torch_one_thread  # noqa: F401  (autouse fixture)
 
 
 def _problem(param="sp", activation="tanh", loss="mse", seed=0):

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from sharpdyn import regimes, scan
 from sharpdyn.cli import main
 from sharpdyn.figures.scan import plot_heatmap, plot_phase_diagram

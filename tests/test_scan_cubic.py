@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from sharpdyn import cubic, regimes, scan
 
 
@@ -85,6 +86,7 @@ def test_cubic_scan_bad_input(kwargs, match):
 
 def test_cubic_grid_equals_point_scan_and_draws(tmp_path):
     from click.testing import CliRunner
+
     from sharpdyn.cli import main
 
     axes = {"r": np.linspace(1.2, 3.2, 21), "x0": np.linspace(-1.1, 1.1, 11)}

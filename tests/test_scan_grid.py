@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from sharpdyn import regimes, scan
 
 AXES = {"c": np.linspace(0.5, 5.0, 23), "f0": np.linspace(-1.5, 1.5, 9)}

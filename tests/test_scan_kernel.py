@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scan_reference import late_divergers, random_points, statistics
+
 from sharpdyn import regimes, scan, uv
+
+from scan_reference import late_divergers, random_points, statistics
 
 STAT_FIELDS = ("initial_loss", "max_loss", "final_loss", "initial_sharpness", "final_sharpness",
                "min_sharpness", "max_sharpness", "converged_at")

@@ -12,11 +12,12 @@ import matplotlib
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from scan_reference import statistics
 
 from sharpdyn import scan
 from sharpdyn.cli import main
 from sharpdyn.figures import scan as fscan
+
+from scan_reference import statistics
 
 matplotlib.use("Agg")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sharpdyn.torch import HessianOperator, GaussNewtonOperator, hessian_eigenvalues, lanczos, models
+from sharpdyn.torch import GaussNewtonOperator, HessianOperator, hessian_eigenvalues, lanczos, models
 
 from torch_reference import dense_hessian, dense_jacobian, reference_mse
 

@@ -5,7 +5,6 @@ dense ``P^-1/2 H P^-1/2``, mini-batch statistics against dense Hessians."""
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import pytest

@@ -7,10 +7,11 @@ import functools
 import numpy as np
 import pytest
 import torch
-from torch_reference import dense_hessian, reference_mse  # (importing it also sets one torch thread)
 
 from sharpdyn.torch import models
 from sharpdyn.torch.sweep import sweep
+
+from torch_reference import dense_hessian, reference_mse  # (importing it also sets one torch thread)
 
 
 def _expected_regime(width, seed, data, lr, steps, rel_change=0.05):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from uv_reference import dense_hessian, gamma, gd_numpy
 
 from sharpdyn import uv
+
+from uv_reference import dense_hessian, gamma, gd_numpy
 
 WIDTHS = [4, 16, 64, 256, 1024, 4096]
 PARAMS = [("sp", 0.0), ("mup", 1.0), (0.5, 0.5)]
