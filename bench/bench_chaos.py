@@ -108,7 +108,8 @@ def run(quick: bool = False, r_min: float = 1.0, r_max: float = 3.0) -> dict:
     c_sd1 = best_cpu(lambda: chaos.orbit_diagram("cubic", r, x0=0.3, n_transient=T, n_keep=K, threads=1), repeat)[0]
     c_np = best_cpu(lambda: numpy_orbits(r, 0.3, T, K), 1 if quick else 2)[0]
     res = {
-        "params": P, "r_range": [r_min, r_max], "n_transient": T, "n_keep": K, "threads": threads, "cpu_count": os.cpu_count(),
+        "params": P, "r_range": [r_min, r_max], "n_transient": T, "n_keep": K, "threads": threads,
+        "cpu_count": os.cpu_count(),
         "sharpdyn_s": t_sd, "sharpdyn_1thread_s": t_sd1, "numpy_s": t_np,
         "numpy_expression_s": t_npe, "speedup_vs_numpy_expression": t_npe / t_sd,
         "speedup_vs_numpy": t_np / t_sd, "speedup_vs_numpy_1thread": t_np / t_sd1,

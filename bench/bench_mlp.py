@@ -176,7 +176,8 @@ def sweep_bench(quick: bool, threads: int | None = None) -> dict:
     if quick:
         n, widths, cs, seeds, steps, every, subset = 16, [2, 3], [0.5, 1.5, 3.0], [0, 1], 20, 10, 1
     else:
-        n, widths, cs, seeds, steps, every, subset = 64, [4, 8, 12, 16], list(np.linspace(0.25, 4.0, 16)), [0, 1, 2, 3], 1000, 10, 8
+        n, widths, cs, seeds, steps, every, subset = (64, [4, 8, 12, 16], list(np.linspace(0.25, 4.0, 16)),
+                                                      [0, 1, 2, 3], 1000, 10, 8)
     X, Y = digits(n)
     spec = mlp.MLPSpec((64, widths[0], 10), activation="tanh")
     t0 = time.perf_counter()
@@ -213,7 +214,8 @@ def sweep_bench(quick: bool, threads: int | None = None) -> dict:
         "runs": int(total), "steps": steps, "sharpness_every": every, "examples": n, "widths": widths,
         "params": [mlp.MLPSpec((64, w, 10)).num_params for w in widths],
         "threads": int(threads or _core.max_threads()), "sharpdyn_s": t_ours,
-        "torch_threads": 1, "torch_runs_timed": subset, "torch_per_run_s": per_run, "torch_extrapolated_s": per_run * total,
+        "torch_threads": 1, "torch_runs_timed": subset, "torch_per_run_s": per_run,
+        "torch_extrapolated_s": per_run * total,
         "speedup": per_run * total / t_ours,
         "regime_counts": {str(k): int(v) for k, v in zip(*np.unique(runs.regime(), return_counts=True))},
         "max_rel_error_loss": worst_loss, "max_rel_error_sharpness": worst_sharp, "compared_steps": compare,

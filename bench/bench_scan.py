@@ -217,17 +217,19 @@ def scaling(sizes, steps_list, threads_list, base_n: int, base_steps: int, every
     out = {"grid": [], "steps": [], "threads": []}
     for n in sizes:
         pts = bench_points(n)
-        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, sharpness_every=every), 2)
+        t, _ = best_wall(lambda pts=pts: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps,
+                                                 sharpness_every=every), 2)
         out["grid"].append((n, t))
     pts = bench_points(base_n)
     for s in steps_list:
-        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=s, sharpness_every=every), 2)
+        t, _ = best_wall(lambda s=s: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=s,
+                                             sharpness_every=every), 2)
         out["steps"].append((s, t))
     for th in threads_list:
-        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
-                                     sharpness_every=every), 2)
-        c, _ = best_cpu(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
-                                         sharpness_every=every), 2)
+        t, _ = best_wall(lambda th=th: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
+                                               sharpness_every=every), 2)
+        c, _ = best_cpu(lambda th=th: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=base_steps, threads=th,
+                                              sharpness_every=every), 2)
         out["threads"].append((th, t))
         out.setdefault("threads_cpu", []).append((th, c))
     return out
@@ -239,8 +241,8 @@ def isa_rates(n: int, steps: int, every: int) -> dict:
     pts = bench_points(n)
     rates = {}
     for isa in scan.available_isas():
-        t, _ = best_wall(lambda: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=steps, sharpness_every=every,
-                                     isa=isa), 2)
+        t, _ = best_wall(lambda isa=isa: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, steps=steps,
+                                                 sharpness_every=every, isa=isa), 2)
         cpu = np.inf
         for _ in range(2):
             c0 = time.process_time()
@@ -257,8 +259,8 @@ def cubic_rates(n: int, steps: int) -> dict:
     x0 = rng.uniform(-1.0, 1.0, n)
     out = {}
     for every in (16, 1):
-        t, _ = best_wall(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every), 2)
-        c, _ = best_cpu(lambda: scan.cubic(r, x0, steps=steps, sharpness_every=every, threads=1), 2)
+        t, _ = best_wall(lambda every=every: scan.cubic(r, x0, steps=steps, sharpness_every=every), 2)
+        c, _ = best_cpu(lambda every=every: scan.cubic(r, x0, steps=steps, sharpness_every=every, threads=1), 2)
         out[every] = {"wall": n * steps / t, "per_core_cpu": n * steps / c}
     return out
 
@@ -277,8 +279,8 @@ def big_scan(side: int, steps: int, every: int) -> dict:
 def run(quick: bool = False) -> dict:
     if quick:
         rows = [compare(4096, 300, 1, 100, repeat=1), compare(4096, 300, 16, 100, repeat=1)]
-        return {"compare": rows, "isa": isa_rates(2048, 200, 16), "cubic": cubic_rates(2048, 100), "cpus": os.cpu_count(),
-                "isa_default": scan.default_isa()}
+        return {"compare": rows, "isa": isa_rates(2048, 200, 16), "cubic": cubic_rates(2048, 100),
+                "cpus": os.cpu_count(), "isa_default": scan.default_isa()}
     rows = [compare(1 << 20, 2000, 16, 200), compare(1 << 20, 2000, 1, 200)]
     result = {
         "compare": rows,
@@ -331,10 +333,10 @@ def suite(ctx: Context) -> Report:
     numpy_rate = {}
     for every in (1, 16):
         fns = {"sharpdyn": kernel(steps, every), "sharpdyn, 1 thread": kernel(steps, every, threads=1),
-               "NumPy in place": lambda: numpy_scan(*pts, short, every)}
+               "NumPy in place": lambda every=every: numpy_scan(*pts, short, every)}
         work = {"sharpdyn": n * steps, "sharpdyn, 1 thread": n * steps, "NumPy in place": n * short}
         if numba_scan is not None:
-            fns["Numba parallel"] = lambda: numba_scan(*pts, steps, every)
+            fns["Numba parallel"] = lambda every=every: numba_scan(*pts, steps, every)
             work["Numba parallel"] = n * steps
         calls: dict[str, int] = {}
         times, out = interleaved(fns, ctx.repeats, min_sample_s=ctx.min_sample_s, calls=calls)
@@ -355,13 +357,14 @@ def suite(ctx: Context) -> Report:
         rep.headline(f"scan.uv on one thread vs in-place NumPy (one thread: the per-core ratio), {row}",
                      figs["sharpdyn, 1 thread"]["median"] / numpy_rate[every], baseline="NumPy")
         if numba_scan is not None:
-            rep.headline(f"scan.uv vs Numba parallel, {row}", figs["sharpdyn"]["median"] / figs["Numba parallel"]["median"],
-                         baseline="Numba")
+            rep.headline(f"scan.uv vs Numba parallel, {row}",
+                         figs["sharpdyn"]["median"] / figs["Numba parallel"]["median"], baseline="Numba")
     n_isa = n // 4 if not ctx.quick else n
     pts = bench_points(n_isa)
     for every in (1, 16):
-        fns = {isa: (lambda isa=isa: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, y=1.0, steps=steps,
-                                             sharpness_every=every, isa=isa)) for isa in scan.available_isas()}
+        fns = {isa: (lambda isa=isa, every=every: scan.uv(pts[0], pts[1], pts[2], width=KAPPA_WIDTH, y=1.0, steps=steps,
+                                                          sharpness_every=every, isa=isa))
+               for isa in scan.available_isas()}
         calls = {}
         times, out = interleaved(fns, ctx.repeats, min_sample_s=ctx.min_sample_s, calls=calls)
         row = f"sharpness every {every} step{'s' if every > 1 else ''} ({n_isa:,} points)"
@@ -404,7 +407,8 @@ def write_markdown(r: dict, path: Path) -> None:
         vs_numba = "n/a" if nb is None else f"{row['sharpdyn'] / nb:.1f}×"
         lines.append(
             f"| {row['sharpness_every']} | {row['points']:,} × "
-            f"{row['steps']} | {g(row['sharpdyn'])} | {g(row['numpy'])} | {g(nb)} | {row['sharpdyn'] / row['numpy']:.0f}× | "
+            f"{row['steps']} | {g(row['sharpdyn'])} | {g(row['numpy'])} | {g(nb)} | "
+            f"{row['sharpdyn'] / row['numpy']:.0f}× | "
             f"{vs_numba} |"
         )
     cores = r["cpus"]
@@ -422,13 +426,14 @@ def write_markdown(r: dict, path: Path) -> None:
         ratio = row["sharpdyn_core"] / row["numpy_core"]
         vs_numba_core = "n/a" if nbc is None else f"{row['sharpdyn_core'] / nbc:.1f}×"
         lines.append(
-            f"| {row['sharpness_every']} | {g(row['sharpdyn_core'])} | {g(row['numpy_core'])} | {g(nbc)} | {ratio:.0f}× | "
-            f"{ratio * cores:.0f}× | {vs_numba_core} |"
+            f"| {row['sharpness_every']} | {g(row['sharpdyn_core'])} | {g(row['numpy_core'])} | {g(nbc)} | "
+            f"{ratio:.0f}× | {ratio * cores:.0f}× | {vs_numba_core} |"
         )
-    lines += ["", "Same kernel, each instruction set forced (k = 16; identical bits on every path, tested). The per-core "
-              "rate is one thread timed in process CPU time (insensitive to the other jobs); × cores is what an idle "
-              "machine reaches:", "",
-              "| ISA | point-steps/s (all threads, wall) | per core (CPU time) | per core × cores |", "| --- | --- | --- | --- |"]
+    lines += ["", "Same kernel, each instruction set forced (k = 16; identical bits on every path, tested). "
+              "The per-core rate is one thread timed in process CPU time (insensitive to the other jobs); "
+              "× cores is what an idle machine reaches:", "",
+              "| ISA | point-steps/s (all threads, wall) | per core (CPU time) | per core × cores |",
+              "| --- | --- | --- | --- |"]
     lines += [f"| {k} | {g(v['wall'])} | {g(v['per_core_cpu'])} | {g(v['per_core_cpu'] * r['cpus'])} |"
               for k, v in r["isa"].items()]
     if "isa_every_step" in r:
@@ -455,7 +460,8 @@ def write_markdown(r: dict, path: Path) -> None:
             cells = []
             for key in ("grid", "steps", "threads"):
                 cells += [f"{s[key][i][0]:,}", f"{s[key][i][1]:.3f}"] if i < len(s[key]) else ["", ""]
-            lines.append("| " + " | ".join(cells[:2]) + " | | " + " | ".join(cells[2:4]) + " | | " + " | ".join(cells[4:]) + " |")
+            lines.append("| " + " | ".join(cells[:2]) + " | | " + " | ".join(cells[2:4]) + " | | "
+                         + " | ".join(cells[4:]) + " |")
         if "threads_cpu" in s:
             lines += ["", "Threads, CPU time (the work done; on the shared machine the wall time of 2 threads only "
                       "drops when the other jobs leave a core free): " + ", ".join(

@@ -218,7 +218,8 @@ def one_case(name: str, state: str, ctx: Context, rep: Report) -> dict:
             for target in TARGETS:  # sharpdyn: the accuracy is the argument (eig_tol: an error estimate,
                 # so where that run misses the accuracy the next tighter setting is tried, as for the peers)
                 for tighten in (1, 10, 100):
-                    r = timed(lambda: sharpdyn_run(model, X, Y, k, target / tighten, seed), refk)
+                    r = timed(lambda k=k, tol=target / tighten, seed=seed: sharpdyn_run(model, X, Y, k, tol, seed),
+                              refk)
                     r.update(setting=f"eig_tol {target / tighten:g}", seed=seed)
                     runs.setdefault("sharpdyn", []).append(r)
                     if r["error"] <= target:
@@ -244,7 +245,7 @@ def one_case(name: str, state: str, ctx: Context, rep: Report) -> dict:
             for peer, grid in grids.items():
                 tried = []
                 for setting, run in grid:  # loosest first; stop once the finest accuracy is reached
-                    r = timed(lambda: run(model, X, Y, seed), refk)
+                    r = timed(lambda run=run, seed=seed: run(model, X, Y, seed), refk)
                     r.update(setting=setting, seed=seed)
                     tried.append(r)
                     if r["error"] <= TARGETS[-1] or r["n_hvp"] >= k * power_cap(ctx.quick):

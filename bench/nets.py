@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Optional
 
 import torch
 
@@ -29,7 +28,7 @@ def examples(name: str, quick: bool) -> int:
     return 1000 if name == "mlp" else 256
 
 
-def load(n: int, mnist: Optional[Path]) -> tuple[torch.Tensor, torch.Tensor, str]:
+def load(n: int, mnist: Path | None) -> tuple[torch.Tensor, torch.Tensor, str]:
     """``(X, Y, source)``: images ``(n, 1, H, W)`` float32 and one-hot ``(n, 10)``."""
     if mnist is not None:
         X, Y = data.load("mnist", root=mnist, n=n, as_tensor=True)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 # area name -> (module, one-line description); run in this order
 AREAS: dict[str, tuple[str, str]] = {
@@ -49,7 +49,7 @@ class Context:
 
     quick: bool = False
     repeats: int = 5
-    mnist: Optional[Path] = None
+    mnist: Path | None = None
     seeds: int = 3
     nets: tuple[str, ...] = ("mlp", "cnn", "resnet")  # networks of the hvp / eig / tracking areas
     # shortest timed sample of the kernel areas (uv, scan, chaos, mlp, hvp): short calls are repeated
@@ -75,9 +75,9 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, *, clock: Calla
     ``min_sample_s`` > 0 makes every timed sample last at least that long: each function is
     called once untimed, then (unless that call took 10 x ``min_sample_s`` or more) in batches of
     1, 2, 5, 10, 20, ... calls until a batch lasts ``min_sample_s`` (as ``timeit``'s autorange),
-    and each sample runs that many calls back to back (its seconds per call are recorded). A sample of a few milliseconds on a shared machine
-    measures the scheduler, not the code: a thread that another process holds off a core resumes
-    at a scheduler tick, so on the 2-core development machine under load a 2 ms orbit diagram
+    and each sample runs that many calls back to back (its seconds per call are recorded). A sample of a few
+    milliseconds on a shared machine measures the scheduler, not the code: a thread that another process
+    holds off a core resumes at a scheduler tick, so on the 2-core development machine under load a 2 ms orbit diagram
     on both cores took 4, 8, 12 or 16 ms, whatever ran before it (Numba, NumPy or a sleep).
     ``calls`` (a dict, if given) receives the calls per sample of each name."""
     out: dict[str, Any] = {}
@@ -126,7 +126,7 @@ def peak_rss_reset() -> int:
         return 0
 
 
-def peak_rss_since(base: int) -> Optional[int]:
+def peak_rss_since(base: int) -> int | None:
     """Peak resident bytes above ``base`` since :func:`peak_rss_reset` (None if unsupported)."""
     if base == 0:
         return None
@@ -223,8 +223,8 @@ def _cpu_flags() -> list[str]:
     return []
 
 
-def versions() -> dict[str, Optional[str]]:
-    out: dict[str, Optional[str]] = {}
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
     for name in VERSIONED:
         try:
             out[name] = importlib.metadata.version(name)
@@ -270,7 +270,7 @@ def load_area(name: str):
 
 
 def run_areas(names: Sequence[str], ctx: Context, log: Callable[[str], None] = print,
-              after_each: Optional[Callable[[dict], None]] = None) -> dict:
+              after_each: Callable[[dict], None] | None = None) -> dict:
     """Run the areas ``names`` and return the results document (JSON-ready). An area that
     raises is recorded with its error (and the document's ``ok`` is false). ``after_each``
     receives the document so far after every area (to save partial runs)."""
@@ -304,7 +304,7 @@ def run_areas(names: Sequence[str], ctx: Context, log: Callable[[str], None] = p
 
 
 # -- writing -------------------------------------------------------------------------------
-def _fmt(v: Optional[float]) -> str:
+def _fmt(v: float | None) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     a = abs(v)
