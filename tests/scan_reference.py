@@ -39,7 +39,8 @@ def orbit(lr, lam, f0, kappa, y, steps):
 
 def statistics(lr, lam, f0, kappa, y, steps, every=1, converged_rtol=1e-10):
     """Per-point statistics in the scan kernel's definitions, from recorded orbits."""
-    lr, lam, f0, kappa, y = (np.asarray(a, dtype=np.float64).ravel() for a in np.broadcast_arrays(lr, lam, f0, kappa, y))
+    lr, lam, f0, kappa, y = (np.asarray(a, dtype=np.float64).ravel()
+                             for a in np.broadcast_arrays(lr, lam, f0, kappa, y))
     F, K, at = orbit(lr, lam, f0, kappa, y, steps)
     with np.errstate(all="ignore"):
         df = F - y[:, None]

@@ -28,7 +28,10 @@ def test_r_is_one_plus_half_lr_sharpness_at_the_minimum():
     a, b, lr = 1.3, 0.7, 0.4
     theta_star = np.sqrt(b / a)
     h = 1e-4  # curvature by central differences of the loss itself
-    L = lambda t: float(cubic.sub_quadratic_loss(t, a=a, b=b))
+
+    def L(t):
+        return float(cubic.sub_quadratic_loss(t, a=a, b=b))
+
     curv = (L(theta_star + h) - 2 * L(theta_star) + L(theta_star - h)) / h**2
     r = float(cubic.r_from_loss(a, b, lr))
     assert r == pytest.approx(float(cubic.r_from_sharpness(lr * curv)), rel=1e-7)

@@ -89,7 +89,8 @@ def test_stable_two_cycle_above_Y_equal_one_has_ntk_geometric_mean_two_over_lr()
     sk = x / np.sqrt(width)
     for Y in (1.02, 1.1, 1.2):
         y = Y / (lr * sk)
-        cyc = [p for p in uv.fixed_points(lr=lr, width=width, x=x, y=y, period=2) if p.kind == "stable_node" and p.physical]
+        cyc = [p for p in uv.fixed_points(lr=lr, width=width, x=x, y=y, period=2)
+               if p.kind == "stable_node" and p.physical]
         assert len(cyc) == 2
         z1, z2 = cyc[0].z, cyc[1].z
         assert np.sqrt(z1 * z2) == pytest.approx(2.0, rel=1e-10)

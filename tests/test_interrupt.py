@@ -109,10 +109,12 @@ LONG_CALLS = {
                                                 "n_transient=10**13, n_keep=10, continuation=True)"),
     "chaos.orbit_diagram uv": ("chaos.orbit_diagram('uv', np.linspace(0.8, 2.0, 256), x0=(0.3, 2.5), "
                                "n_transient=10**13, n_keep=10)"),
-    "chaos.lyapunov cubic": "chaos.lyapunov('cubic', np.linspace(2.3, 3.0, 256), x0=0.3, n_transient=10, n_steps=10**13)",
+    "chaos.lyapunov cubic": ("chaos.lyapunov('cubic', np.linspace(2.3, 3.0, 256), x0=0.3, n_transient=10, "
+                             "n_steps=10**13)"),
     "chaos.lyapunov uv": ("chaos.lyapunov('uv', np.linspace(0.8, 2.0, 64), x0=(0.3, 2.5), n_transient=10, "
                           "n_steps=10**13)"),
-    "chaos.period cubic": "chaos.period('cubic', np.linspace(2.3, 3.0, 256), x0=0.3, n_transient=10**13, max_period=64)",
+    "chaos.period cubic": ("chaos.period('cubic', np.linspace(2.3, 3.0, 256), x0=0.3, n_transient=10**13, "
+                           "max_period=64)"),
     "chaos.period uv": ("chaos.period('uv', np.linspace(0.8, 2.0, 256), x0=(0.3, 2.5), n_transient=10**13, "
                         "max_period=64)"),
     "scan.uv": "scan.uv(np.linspace(0.1, 1.9, 256), 1.0, 0.0, width=1.0, steps=10**13)",
@@ -244,7 +246,7 @@ def test_sharpdyn_mlp_cli_shows_progress_and_stops_on_ctrl_c(tmp_path):
 def _python_function_map(f, lam, lr, kappa, y, steps):
     """The documented UV map, step by step in Python floats (IEEE doubles, no FMA)."""
     bound = 1e6 * (abs(f - y) + abs(y) + 1.0)
-    for t in range(1, steps + 1):
+    for _ in range(1, steps + 1):
         df = f - y
         f, lam = f - lr * lam * df + lr * lr * kappa * f * df * df, lam + lr * kappa * df * (lr * lam * df - 4.0 * f)
         if not (abs(f - y) <= bound) or not np.isfinite(lam):

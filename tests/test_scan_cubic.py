@@ -74,7 +74,8 @@ def test_cubic_scan_isa_and_thread_invariance(points):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [(dict(r=np.nan), "r"), (dict(x0=np.inf), "x0"), (dict(steps=0), "steps"), (dict(r=np.ones(2), x0=np.ones(3)), "broadcast")],
+    [(dict(r=np.nan), "r"), (dict(x0=np.inf), "x0"), (dict(steps=0), "steps"),
+     (dict(r=np.ones(2), x0=np.ones(3)), "broadcast")],
 )
 def test_cubic_scan_bad_input(kwargs, match):
     args = dict(r=2.0, x0=0.3, steps=10)

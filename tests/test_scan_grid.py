@@ -77,7 +77,8 @@ def test_store_of_another_scan_is_refused(tmp_path):
 
 def test_dask_cluster_gives_the_local_result(reference):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             ds = scan.grid(AXES, chunk_size=20, client=client, **KW)
     _same(ds, reference)
@@ -130,7 +131,8 @@ def test_weights_scan_is_chunk_invariant_and_matches_function_scan():
     assert agree >= 0.9, agree
     ok = ~ds.diverged.values
     np.testing.assert_allclose(ds.f.values[ok], fs.f[ok], rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(ds.lr.values * ds.ntk0.values, np.broadcast_to(axes["c"][:, None], ds.f0.shape), rtol=1e-12)
+    np.testing.assert_allclose(ds.lr.values * ds.ntk0.values, np.broadcast_to(axes["c"][:, None], ds.f0.shape),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,8 @@ def points(grouped):
     return tuple(np.concatenate([a, b]) for a, b in zip(grouped[:5], late))
 
 
-@pytest.mark.parametrize("steps, every", [(1, 1), (63, 1), (130, 1), (300, 7)], ids=["T1", "T63", "T130", "T300-every7"])
+@pytest.mark.parametrize("steps, every", [(1, 1), (63, 1), (130, 1), (300, 7)],
+                         ids=["T1", "T63", "T130", "T300-every7"])
 def test_matches_numpy_reference_bit_for_bit(points, steps, every):
     lr, lam, f0, width, y = points
     res = scan.uv(lr, lam, f0, width=width, y=y, steps=steps, sharpness_every=every)

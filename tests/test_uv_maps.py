@@ -154,7 +154,8 @@ def _numpy_function_trajectory(f0, lam0, lr, kappa, y, steps):
         F[i + (0,)], K[i + (0,)] = f, lam
         for t in range(1, steps + 1):
             df = f - y
-            f, lam = f - lr[i] * lam * df + lr[i] ** 2 * kappa * f * df * df, lam + lr[i] * kappa * df * (lr[i] * lam * df - 4 * f)
+            f, lam = (f - lr[i] * lam * df + lr[i] ** 2 * kappa * f * df * df,
+                      lam + lr[i] * kappa * df * (lr[i] * lam * df - 4 * f))
             if not (abs(f - y) <= bound and np.isfinite(lam)):
                 at[i] = t
                 break
