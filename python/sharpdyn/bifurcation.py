@@ -22,9 +22,10 @@ learning rate at a time (:func:`torch_bifurcation_run`, combined by :meth:`Bifur
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -425,8 +426,8 @@ def torch_bifurcation_run(
     model = model_factory(seed)
     if device is not None:
         model = model.to(device)
-    first = require_complete(_train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed, tol=tol,
-                             eig_tol=eig_tol))
+    first = require_complete(_train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed,
+                                    tol=tol, eig_tol=eig_tol))
     eta_sh = np.full((1, n_keep), np.nan)
     loss_late = np.full((1, n_keep), np.nan)
     lyap = np.full(1, np.nan)

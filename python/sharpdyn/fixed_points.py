@@ -152,7 +152,8 @@ def _scales(lr: Any, width: Any, x: Any, y: Any, param: _param.Param) -> tuple[f
     return eta, sk, yy
 
 
-def zero_loss_line(*, lr: float, width: float, x: Any = 1.0, y: float = 1.0, param: _param.Param = "sp") -> ZeroLossLine:
+def zero_loss_line(*, lr: float, width: float, x: Any = 1.0, y: float = 1.0,
+                   param: _param.Param = "sp") -> ZeroLossLine:
     """The zero-loss fixed line with its analytic stable range ``0 < lr * ntk < 2``."""
     eta, sk, yy = _scales(lr, width, x, y, param)
     return ZeroLossLine(f=yy, stable_ntk=(0.0, 2.0 / eta), min_reachable_ntk=2.0 * sk * abs(yy), lr=eta)

@@ -10,11 +10,12 @@ a measured late-time series of ``lr * sharpness`` of a real network.
 started on the EoS manifold next to its fixed point (cubic state ``x0 = 1.05 sqrt(1 - 1/r)``,
 ``(g, z) = sharpdyn.cubic.uv_from_cubic(x0, Y)``), after ``n_transient`` steps, ``n_keep`` samples of
 ``lr * lambda_H`` (:func:`sharpdyn.chaos.orbit_diagram` with ``observable="sharpness"``). Both
-series are reduced (a measured periodic series first to its last whole cycles) to ``n_quantiles`` quantiles (``(i + 1/2) / n``, inverted-CDF, so a cycle's
-values are reproduced exactly) and the rms difference of the quantiles is minimised over ``Y``
-(a grid of ``n_grid`` values in ``Y_bounds``, then a bounded Brent refinement around the best grid
-point). Matching distributions (not time series) makes the fit blind to the phase of the
-oscillation and to which branch a cycle is on, and it applies to chaotic attractors too.
+series are reduced (a measured periodic series first to its last whole cycles) to ``n_quantiles``
+quantiles (``(i + 1/2) / n``, inverted-CDF, so a cycle's values are reproduced exactly) and the rms
+difference of the quantiles is minimised over ``Y`` (a grid of ``n_grid`` values in ``Y_bounds``, then
+a bounded Brent refinement around the best grid point). Matching distributions (not time series)
+makes the fit blind to the phase of the oscillation and to which branch a cycle is on, and it
+applies to chaotic attractors too.
 
 Errors: ``rms_error`` is the rms quantile difference divided by the measured series' spread
 (max - min; 0 when it is 0), so 0.1 means the model's values are off by a tenth of the

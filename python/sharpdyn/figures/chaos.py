@@ -4,7 +4,7 @@ exponent beside them, and power spectra."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.colors import LogNorm

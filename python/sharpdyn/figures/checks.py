@@ -18,7 +18,8 @@ when it deliberately shows less than everything.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from ..validation import as_float_array
-
 
 _BUILD_LOCK = threading.Lock()
 """Seeding torch's global generator and building a model must not interleave between the

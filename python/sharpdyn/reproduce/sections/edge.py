@@ -11,8 +11,8 @@ import numpy as np
 from ..claims import Claim
 from ..config import ReproduceConfig, SectionResult
 from ..datasets import load, resolve
-from .early import device_settings
 from ..runner import Task
+from .early import device_settings
 
 KEY = "edge"
 TITLE = "5. Real networks at the edge of stability: the route to chaos"
@@ -205,11 +205,13 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                 note=f"periods by c: {ps['periods']}"))
         finite = ok & np.isfinite(b.lyapunov)
         sec.claims.append(Claim(KEY, f"{short}_max_lyapunov", "In the chaotic band the Lyapunov exponent is positive.",
-                                f"{name}: largest finite-time Lyapunov exponent of GD over non-diverged runs (per step)",
+                                f"{name}: largest finite-time Lyapunov exponent of GD over non-diverged runs "
+                                "(per step)",
                                 float(np.max(b.lyapunov[finite])) if finite.any() else float("nan"), None, 0.0,
                                 "report", settings={**s, "c": b.c.tolist()}))
         if short == "fcn_small":
-            sec.claims.append(Claim(KEY, "fcn_small_period2", "Just past the edge of stability GD settles on a 2-cycle.",
+            sec.claims.append(Claim(KEY, "fcn_small_period2",
+                                    "Just past the edge of stability GD settles on a 2-cycle.",
                                     f"{name}: fraction of non-diverged runs with period 2",
                                     float(np.mean(b.period[ok] == 2)) if ok.any() else float("nan"), 0.2, 0.0,
                                     "at_least", settings={**s, "lr": b.lr.tolist()}))
@@ -218,8 +220,9 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                     float(np.max(b.lyapunov[finite])) if finite.any() else float("nan"), 0.01, 0.0,
                                     "at_least", settings={**s, "lr": b.lr.tolist()}))
         if not len(ps["levels_in_order"]) >= 2:
+            median_ratio = np.median(mean_ratio[eos]) if eos.any() else float("nan")
             sec.notes.append(f"{name}: no clean period-doubling cascade at this size: the late-time η·sharpness is "
-                             f"pinned at 2/η (median η·sharpness/2 = {np.median(mean_ratio[eos]) if eos.any() else float('nan'):.3f}) "
+                             f"pinned at 2/η (median η·sharpness/2 = {median_ratio:.3f}) "
                              f"with small aperiodic fluctuations (detected periods {sorted(set(ps['periods']))}; 0 = "
                              "aperiodic, -1 = diverged). Reported as measured (see the data files).")
         fig = bifurcation_figure(b, title=name, reference=uv_reference(),
