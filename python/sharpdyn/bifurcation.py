@@ -386,7 +386,7 @@ def _torch_sharpness0(model_factory: Callable[[int], Any], data: Any, loss: Any,
 def torch_bifurcation_run(
     model_factory: Callable[[int], Any],
     data: Any,
-    lr: float,
+    lr: float | None,
     *,
     steps: int,
     n_keep: int = 64,

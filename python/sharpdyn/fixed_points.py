@@ -24,9 +24,10 @@ starting points, then deduplicated and verified; each is returned once per orbit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import parameterization as _param
 from .validation import as_float_array, as_real_array, finite_float, nonnegative_array, positive_float, positive_int
@@ -41,13 +42,15 @@ KINDS = ("stable_node", "stable_focus", "saddle", "unstable_node", "unstable_foc
 
 
 MAX_PERIOD = 64
+
+_FloatT = TypeVar("_FloatT", np.float64, NDArray[np.float64])
 """Largest ``period`` :func:`fixed_points` accepts: the ``p``-step map's derivatives grow like
 ``|multiplier|^p``, so Newton's method finds nothing reliable far beyond this, and its cost
 grows in proportion to ``p`` (about 8 ms per step of the period)."""
 
 
-def normalized_step(g: np.ndarray, z: np.ndarray, Y: float) -> tuple[np.ndarray, np.ndarray]:
-    """One step of the normalised map (NumPy, elementwise)."""
+def normalized_step(g: _FloatT, z: _FloatT, Y: float) -> tuple[_FloatT, _FloatT]:
+    """One step of the normalised map (NumPy, elementwise: arrays or float64 scalars)."""
     return g * (1.0 - z + g * (g + Y)), z + g * (z * g - 4.0 * (g + Y))
 
 

@@ -328,7 +328,8 @@ def fit_uv_bifurcation(
     opts = dict(Y_bounds=(lo, hi), n_grid=n_grid, n_quantiles=n_q, n_transient=n_transient, n_keep=n_keep,
                 rtol=rtol, centre=centre)
     for i in np.flatnonzero(used):
-        Y_single[i] = fit_uv(S[i], **opts).Y
+        Y_single[i] = fit_uv(S[i], Y_bounds=(lo, hi), n_grid=n_grid, n_quantiles=n_q, n_transient=n_transient,
+                             n_keep=n_keep, rtol=rtol, centre=centre).Y
     idx = np.flatnonzero(used)
     mq = _centred(np.stack([_quantiles(_whole_cycles(S[i], int(per[i])), n_q) for i in idx]), centre)
     spread = S[idx].max(axis=1) - S[idx].min(axis=1)

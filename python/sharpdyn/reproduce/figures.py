@@ -141,7 +141,7 @@ def bifurcation_figure(b, *, title: str, reference=None, onset: float | None = N
     ax.set(ylabel="late-time η · sharpness", title=title)
     ax.legend(fontsize=7, loc="upper left")
     if onset is not None and onset > 0:
-        top = ax.secondary_xaxis("top", functions=(lambda x: x / onset, lambda x: x * onset))
+        top = ax.secondary_xaxis("top", functions=(lambda x: np.asarray(x) / onset, lambda x: np.asarray(x) * onset))
         top.set_xlabel(f"c / c₁ (c₁ = {onset:.3g}: onset of the edge of stability)", fontsize=8)
     lam = np.asarray(b.lyapunov)
     ok = np.isfinite(lam)

@@ -74,6 +74,7 @@ def model_factory(arch: str, shape: tuple, n_out: int, width: int, norm: str = "
 
     def make(seed: int):
         torch.manual_seed(seed)
+        m: torch.nn.Module
         if arch == "myrtle":
             m = models.myrtle_cnn(shape[0], n_out, width=width, depth=5, activation="relu")
         elif arch == "resnet":
@@ -151,7 +152,7 @@ def diagrams(cfg: ReproduceConfig, results: list[dict]) -> dict:
 def period_summary(b) -> dict:
     """Counts of detected periods and the doubling levels seen in order of increasing lr."""
     p = np.asarray(b.period)
-    levels = []
+    levels: list[int] = []
     for v in p:
         if v > 0 and (v & (v - 1)) == 0 and (not levels or v > levels[-1]):
             levels.append(int(v))
