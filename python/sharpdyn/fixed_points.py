@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from . import parameterization as _param
 from .validation import as_float_array, as_real_array, finite_float, nonnegative_array, positive_float, positive_int
@@ -135,12 +135,12 @@ class ZeroLossLine:
     min_reachable_ntk: float
     lr: float
 
-    def eigenvalues(self, ntk: Any) -> np.ndarray:
+    def eigenvalues(self, ntk: ArrayLike) -> np.ndarray:
         """Jacobian eigenvalues ``(1 - lr ntk, 1)`` along the line; shape ``ntk.shape + (2,)``."""
         lam = nonnegative_array(ntk, "ntk")
         return np.stack([1.0 - self.lr * lam, np.ones_like(lam)], axis=-1)
 
-    def is_stable(self, ntk: Any) -> np.ndarray:
+    def is_stable(self, ntk: ArrayLike) -> np.ndarray:
         lam = nonnegative_array(ntk, "ntk")
         return (lam > self.stable_ntk[0]) & (lam < self.stable_ntk[1])
 
@@ -155,7 +155,7 @@ def _scales(lr: Any, width: Any, x: Any, y: Any, param: _param.Param) -> tuple[f
     return eta, sk, yy
 
 
-def zero_loss_line(*, lr: float, width: float, x: Any = 1.0, y: float = 1.0,
+def zero_loss_line(*, lr: float, width: float, x: ArrayLike = 1.0, y: float = 1.0,
                    param: _param.Param = "sp") -> ZeroLossLine:
     """The zero-loss fixed line with its analytic stable range ``0 < lr * ntk < 2``."""
     eta, sk, yy = _scales(lr, width, x, y, param)
@@ -217,7 +217,7 @@ def _orbit_points_normalized(Y: float, period: int) -> list[tuple[float, float]]
 
 
 def fixed_points(
-    *, lr: float, width: float, x: Any = 1.0, y: float = 1.0, param: _param.Param = "sp", period: int = 1
+    *, lr: float, width: float, x: ArrayLike = 1.0, y: float = 1.0, param: _param.Param = "sp", period: int = 1
 ) -> list[FixedPoint]:
     """Isolated fixed points (``period=1``) or points of period-``period`` orbits of the
     function-space map for the given learning rate, width, example and parameterization.
@@ -255,7 +255,8 @@ def fixed_points(
 
 
 def vector_field(
-    f: Any, ntk: Any, *, lr: float, width: float, x: Any = 1.0, y: float = 1.0, param: _param.Param = "sp"
+    f: ArrayLike, ntk: ArrayLike, *, lr: float, width: float, x: ArrayLike = 1.0, y: float = 1.0,
+    param: _param.Param = "sp",
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-step displacement ``(f' - f, ntk' - ntk)`` of the map on a grid (arrays broadcast),
     for flow diagrams."""

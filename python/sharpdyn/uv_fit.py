@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import chaos as _chaos
 from . import cubic as _cubic
@@ -43,7 +44,7 @@ from .validation import positive_int
 __all__ = ["UVBifurcationFit", "UVFit", "fit_uv", "fit_uv_bifurcation", "uv_attractor"]
 
 
-def uv_attractor(Y: Any, *, n_transient: int = 4000, n_keep: int = 256, x0_factor: float = 1.05) -> np.ndarray:
+def uv_attractor(Y: ArrayLike, *, n_transient: int = 4000, n_keep: int = 256, x0_factor: float = 1.05) -> np.ndarray:
     """Late-time ``lr * sharpness`` of the UV model's normalised map for each ``Y``.
 
     Started on the EoS manifold at cubic state ``x0 = x0_factor * sqrt(1 - 1/(1 + Y))``; shape
@@ -156,7 +157,7 @@ def _max_period(n: int) -> int:
 
 
 def fit_uv(
-    eta_sharpness: Any,
+    eta_sharpness: ArrayLike,
     *,
     Y_bounds: tuple[float, float] = (1.0, 2.0),
     n_grid: int = 201,
@@ -280,8 +281,8 @@ class UVBifurcationFit:
 
 
 def fit_uv_bifurcation(
-    lr: Any,
-    eta_sharpness: Any,
+    lr: ArrayLike,
+    eta_sharpness: ArrayLike,
     *,
     Y_bounds: tuple[float, float] = (1.0, 2.0),
     n_grid: int = 201,
