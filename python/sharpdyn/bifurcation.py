@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .attractor import detect_period
 from .validation import as_float_array, nonnegative_int, positive_float, positive_int
@@ -198,7 +199,7 @@ def require_complete(runs: Any) -> Any:
     return runs
 
 
-def _lr_or_c(lr: Any, c: Any) -> tuple[np.ndarray, bool]:
+def _lr_or_c(lr: ArrayLike | None, c: ArrayLike | None) -> tuple[np.ndarray, bool]:
     if (lr is None) == (c is None):
         raise ValueError("give exactly one of lr (learning rates) or c (normalised learning rates)")
     name = "lr" if c is None else "c"
@@ -252,8 +253,8 @@ def mlp_bifurcation(
     X: Any,
     Y: Any,
     *,
-    lr: Any = None,
-    c: Any = None,
+    lr: ArrayLike | None = None,
+    c: ArrayLike | None = None,
     steps: int,
     n_keep: int = 64,
     sharpness_every: int = 10,
@@ -469,8 +470,8 @@ def torch_bifurcation(
     model_factory: Callable[[int], Any],
     data: Any,
     *,
-    lr: Any = None,
-    c: Any = None,
+    lr: ArrayLike | None = None,
+    c: ArrayLike | None = None,
     steps: int,
     n_keep: int = 64,
     loss: str = "mse",
