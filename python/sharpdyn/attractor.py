@@ -29,16 +29,15 @@ rounding level) still reads as period 1.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .validation import one_of, positive_float, positive_int
 
 __all__ = ["detect_period"]
 
 
-def _as_series(series: Any) -> np.ndarray:
+def _as_series(series: ArrayLike) -> np.ndarray:
     if hasattr(series, "detach") and hasattr(series, "cpu"):
         series = series.detach().cpu().numpy()
     if np.iscomplexobj(series) or np.iscomplexobj(np.asarray(series)):
@@ -53,7 +52,7 @@ def _as_series(series: Any) -> np.ndarray:
 
 
 def detect_period(
-    series: Any,
+    series: ArrayLike,
     *,
     max_period: int = 64,
     rtol: float = 1e-3,

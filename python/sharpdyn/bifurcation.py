@@ -22,11 +22,13 @@ learning rate at a time (:func:`torch_bifurcation_run`, combined by :meth:`Bifur
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .attractor import detect_period
 from .validation import as_float_array, nonnegative_int, positive_float, positive_int
@@ -197,7 +199,7 @@ def require_complete(runs: Any) -> Any:
     return runs
 
 
-def _lr_or_c(lr: Any, c: Any) -> tuple[np.ndarray, bool]:
+def _lr_or_c(lr: ArrayLike | None, c: ArrayLike | None) -> tuple[np.ndarray, bool]:
     if (lr is None) == (c is None):
         raise ValueError("give exactly one of lr (learning rates) or c (normalised learning rates)")
     name = "lr" if c is None else "c"
@@ -251,8 +253,8 @@ def mlp_bifurcation(
     X: Any,
     Y: Any,
     *,
-    lr: Any = None,
-    c: Any = None,
+    lr: ArrayLike | None = None,
+    c: ArrayLike | None = None,
     steps: int,
     n_keep: int = 64,
     sharpness_every: int = 10,
@@ -385,7 +387,7 @@ def _torch_sharpness0(model_factory: Callable[[int], Any], data: Any, loss: Any,
 def torch_bifurcation_run(
     model_factory: Callable[[int], Any],
     data: Any,
-    lr: float,
+    lr: float | None,
     *,
     steps: int,
     n_keep: int = 64,
@@ -425,8 +427,8 @@ def torch_bifurcation_run(
     model = model_factory(seed)
     if device is not None:
         model = model.to(device)
-    first = require_complete(_train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed, tol=tol,
-                             eig_tol=eig_tol))
+    first = require_complete(_train(model, data, lr=eta, steps=steps, loss=loss, sharpness_every=every, seed=seed,
+                                    tol=tol, eig_tol=eig_tol))
     eta_sh = np.full((1, n_keep), np.nan)
     loss_late = np.full((1, n_keep), np.nan)
     lyap = np.full(1, np.nan)
@@ -468,8 +470,8 @@ def torch_bifurcation(
     model_factory: Callable[[int], Any],
     data: Any,
     *,
-    lr: Any = None,
-    c: Any = None,
+    lr: ArrayLike | None = None,
+    c: ArrayLike | None = None,
     steps: int,
     n_keep: int = 64,
     loss: str = "mse",

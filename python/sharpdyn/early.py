@@ -113,7 +113,7 @@ def early_reduction(sharpness: Any, *, steps: Any = None, max_step: float | None
     idx = np.arange(M)
     below = (flat < lam0[:, None]) & in_range
     deep = (flat < (1.0 - md) * lam0[:, None]) & in_range
-    use = np.where(deep.any(axis=1)[:, None], deep, below)
+    use = np.where(np.any(deep, axis=1)[:, None], deep, below)
     has_below = use.any(axis=1)
     k_below = np.where(has_below, np.argmax(use, axis=1), M)
     back = (flat >= lam0[:, None]) & (idx[None, :] > k_below[:, None]) & in_range

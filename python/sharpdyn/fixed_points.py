@@ -24,9 +24,10 @@ starting points, then deduplicated and verified; each is returned once per orbit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import parameterization as _param
 from .validation import as_float_array, as_real_array, finite_float, nonnegative_array, positive_float, positive_int
@@ -41,13 +42,15 @@ KINDS = ("stable_node", "stable_focus", "saddle", "unstable_node", "unstable_foc
 
 
 MAX_PERIOD = 64
+
+_FloatT = TypeVar("_FloatT", np.float64, NDArray[np.float64])
 """Largest ``period`` :func:`fixed_points` accepts: the ``p``-step map's derivatives grow like
 ``|multiplier|^p``, so Newton's method finds nothing reliable far beyond this, and its cost
 grows in proportion to ``p`` (about 8 ms per step of the period)."""
 
 
-def normalized_step(g: np.ndarray, z: np.ndarray, Y: float) -> tuple[np.ndarray, np.ndarray]:
-    """One step of the normalised map (NumPy, elementwise)."""
+def normalized_step(g: _FloatT, z: _FloatT, Y: float) -> tuple[_FloatT, _FloatT]:
+    """One step of the normalised map (NumPy, elementwise: arrays or float64 scalars)."""
     return g * (1.0 - z + g * (g + Y)), z + g * (z * g - 4.0 * (g + Y))
 
 
@@ -132,12 +135,12 @@ class ZeroLossLine:
     min_reachable_ntk: float
     lr: float
 
-    def eigenvalues(self, ntk: Any) -> np.ndarray:
+    def eigenvalues(self, ntk: ArrayLike) -> np.ndarray:
         """Jacobian eigenvalues ``(1 - lr ntk, 1)`` along the line; shape ``ntk.shape + (2,)``."""
         lam = nonnegative_array(ntk, "ntk")
         return np.stack([1.0 - self.lr * lam, np.ones_like(lam)], axis=-1)
 
-    def is_stable(self, ntk: Any) -> np.ndarray:
+    def is_stable(self, ntk: ArrayLike) -> np.ndarray:
         lam = nonnegative_array(ntk, "ntk")
         return (lam > self.stable_ntk[0]) & (lam < self.stable_ntk[1])
 
@@ -152,7 +155,8 @@ def _scales(lr: Any, width: Any, x: Any, y: Any, param: _param.Param) -> tuple[f
     return eta, sk, yy
 
 
-def zero_loss_line(*, lr: float, width: float, x: Any = 1.0, y: float = 1.0, param: _param.Param = "sp") -> ZeroLossLine:
+def zero_loss_line(*, lr: float, width: float, x: ArrayLike = 1.0, y: float = 1.0,
+                   param: _param.Param = "sp") -> ZeroLossLine:
     """The zero-loss fixed line with its analytic stable range ``0 < lr * ntk < 2``."""
     eta, sk, yy = _scales(lr, width, x, y, param)
     return ZeroLossLine(f=yy, stable_ntk=(0.0, 2.0 / eta), min_reachable_ntk=2.0 * sk * abs(yy), lr=eta)
@@ -213,7 +217,7 @@ def _orbit_points_normalized(Y: float, period: int) -> list[tuple[float, float]]
 
 
 def fixed_points(
-    *, lr: float, width: float, x: Any = 1.0, y: float = 1.0, param: _param.Param = "sp", period: int = 1
+    *, lr: float, width: float, x: ArrayLike = 1.0, y: float = 1.0, param: _param.Param = "sp", period: int = 1
 ) -> list[FixedPoint]:
     """Isolated fixed points (``period=1``) or points of period-``period`` orbits of the
     function-space map for the given learning rate, width, example and parameterization.
@@ -251,7 +255,8 @@ def fixed_points(
 
 
 def vector_field(
-    f: Any, ntk: Any, *, lr: float, width: float, x: Any = 1.0, y: float = 1.0, param: _param.Param = "sp"
+    f: ArrayLike, ntk: ArrayLike, *, lr: float, width: float, x: ArrayLike = 1.0, y: float = 1.0,
+    param: _param.Param = "sp",
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-step displacement ``(f' - f, ntk' - ntk)`` of the map on a grid (arrays broadcast),
     for flow diagrams."""

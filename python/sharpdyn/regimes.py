@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .validation import as_real_array, positive_array
 
@@ -145,13 +145,13 @@ def _last_finite(a: np.ndarray) -> np.ndarray:
 
 
 def summarize(
-    loss: Any,
-    sharpness: Any,
+    loss: ArrayLike,
+    sharpness: ArrayLike,
     *,
-    lr: Any,
-    diverged: Any = None,
+    lr: ArrayLike,
+    diverged: ArrayLike | None = None,
     criteria: RegimeCriteria = DEFAULT_CRITERIA,
-    threshold: Any = None,
+    threshold: ArrayLike | None = None,
 ) -> RegimeSummary:
     """Reduce recorded runs to their :class:`RegimeSummary`.
 
@@ -243,7 +243,7 @@ def label_codes(summary: RegimeSummary, criteria: RegimeCriteria = DEFAULT_CRITE
     return code.astype(np.int8)
 
 
-def names(codes: Any) -> np.ndarray | str:
+def names(codes: ArrayLike) -> np.ndarray | str:
     """Regime names for codes (a ``str`` for a scalar code, else an array of ``str``)."""
     arr = np.asarray(codes)
     table = np.array(REGIMES, dtype=object)
@@ -252,13 +252,13 @@ def names(codes: Any) -> np.ndarray | str:
 
 
 def classify_series(
-    loss: Any,
-    sharpness: Any,
+    loss: ArrayLike,
+    sharpness: ArrayLike,
     *,
-    lr: Any,
-    diverged: Any = None,
+    lr: ArrayLike,
+    diverged: ArrayLike | None = None,
     criteria: RegimeCriteria = DEFAULT_CRITERIA,
-    threshold: Any = None,
+    threshold: ArrayLike | None = None,
 ) -> np.ndarray | str:
     """Regime name(s) of recorded run(s); see :func:`summarize` for the shapes and for
     ``threshold`` (the optimizer's edge in place of ``2 / lr``)."""

@@ -10,11 +10,12 @@ a measured late-time series of ``lr * sharpness`` of a real network.
 started on the EoS manifold next to its fixed point (cubic state ``x0 = 1.05 sqrt(1 - 1/r)``,
 ``(g, z) = sharpdyn.cubic.uv_from_cubic(x0, Y)``), after ``n_transient`` steps, ``n_keep`` samples of
 ``lr * lambda_H`` (:func:`sharpdyn.chaos.orbit_diagram` with ``observable="sharpness"``). Both
-series are reduced (a measured periodic series first to its last whole cycles) to ``n_quantiles`` quantiles (``(i + 1/2) / n``, inverted-CDF, so a cycle's
-values are reproduced exactly) and the rms difference of the quantiles is minimised over ``Y``
-(a grid of ``n_grid`` values in ``Y_bounds``, then a bounded Brent refinement around the best grid
-point). Matching distributions (not time series) makes the fit blind to the phase of the
-oscillation and to which branch a cycle is on, and it applies to chaotic attractors too.
+series are reduced (a measured periodic series first to its last whole cycles) to ``n_quantiles``
+quantiles (``(i + 1/2) / n``, inverted-CDF, so a cycle's values are reproduced exactly) and the rms
+difference of the quantiles is minimised over ``Y`` (a grid of ``n_grid`` values in ``Y_bounds``, then
+a bounded Brent refinement around the best grid point). Matching distributions (not time series)
+makes the fit blind to the phase of the oscillation and to which branch a cycle is on, and it
+applies to chaotic attractors too.
 
 Errors: ``rms_error`` is the rms quantile difference divided by the measured series' spread
 (max - min; 0 when it is 0), so 0.1 means the model's values are off by a tenth of the
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import chaos as _chaos
 from . import cubic as _cubic
@@ -42,7 +44,7 @@ from .validation import positive_int
 __all__ = ["UVBifurcationFit", "UVFit", "fit_uv", "fit_uv_bifurcation", "uv_attractor"]
 
 
-def uv_attractor(Y: Any, *, n_transient: int = 4000, n_keep: int = 256, x0_factor: float = 1.05) -> np.ndarray:
+def uv_attractor(Y: ArrayLike, *, n_transient: int = 4000, n_keep: int = 256, x0_factor: float = 1.05) -> np.ndarray:
     """Late-time ``lr * sharpness`` of the UV model's normalised map for each ``Y``.
 
     Started on the EoS manifold at cubic state ``x0 = x0_factor * sqrt(1 - 1/(1 + Y))``; shape
@@ -155,7 +157,7 @@ def _max_period(n: int) -> int:
 
 
 def fit_uv(
-    eta_sharpness: Any,
+    eta_sharpness: ArrayLike,
     *,
     Y_bounds: tuple[float, float] = (1.0, 2.0),
     n_grid: int = 201,
@@ -279,8 +281,8 @@ class UVBifurcationFit:
 
 
 def fit_uv_bifurcation(
-    lr: Any,
-    eta_sharpness: Any,
+    lr: ArrayLike,
+    eta_sharpness: ArrayLike,
     *,
     Y_bounds: tuple[float, float] = (1.0, 2.0),
     n_grid: int = 201,
@@ -327,7 +329,8 @@ def fit_uv_bifurcation(
     opts = dict(Y_bounds=(lo, hi), n_grid=n_grid, n_quantiles=n_q, n_transient=n_transient, n_keep=n_keep,
                 rtol=rtol, centre=centre)
     for i in np.flatnonzero(used):
-        Y_single[i] = fit_uv(S[i], **opts).Y
+        Y_single[i] = fit_uv(S[i], Y_bounds=(lo, hi), n_grid=n_grid, n_quantiles=n_q, n_transient=n_transient,
+                             n_keep=n_keep, rtol=rtol, centre=centre).Y
     idx = np.flatnonzero(used)
     mq = _centred(np.stack([_quantiles(_whole_cycles(S[i], int(per[i])), n_q) for i in idx]), centre)
     spread = S[idx].max(axis=1) - S[idx].min(axis=1)

@@ -220,7 +220,7 @@ def available_memory() -> int | None:
     by a cgroup limit. ``None`` if it cannot be determined."""
     avail: int | None = None
     try:
-        import psutil  # type: ignore[import-not-found]
+        import psutil
 
         avail = int(psutil.virtual_memory().available)
     except Exception:  # noqa: BLE001 - psutil is optional

@@ -36,8 +36,10 @@ def _common(f):
         click.option("--system", type=click.Choice(SYSTEM_CHOICES), default="cubic", show_default=True,
                      help="cubic: parameter r; uv: parameter Y (normalised UV map); uv-lr: finite-width UV "
                           "model against the learning rate."),
-        click.option("--min", "pmin", type=float, default=None, help="Smallest parameter [cubic 1.8, uv 0.8, uv-lr 0.8]."),
-        click.option("--max", "pmax", type=float, default=None, help="Largest parameter [cubic 3.0, uv 2.0, uv-lr 2.0]."),
+        click.option("--min", "pmin", type=float, default=None,
+                     help="Smallest parameter [cubic 1.8, uv 0.8, uv-lr 0.8]."),
+        click.option("--max", "pmax", type=float, default=None,
+                     help="Largest parameter [cubic 3.0, uv 2.0, uv-lr 2.0]."),
         click.option("--num", type=click.IntRange(min=1), default=2000, show_default=True, help="Parameter values."),
         click.option("--transient", type=click.IntRange(min=0), default=5000, show_default=True,
                      help="Steps discarded first."),

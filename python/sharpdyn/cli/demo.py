@@ -106,7 +106,7 @@ def _chaos_section(out: Path) -> dict:
 
     picks = {"period 2 (r = 2.2)": 2.2, "period 4 (r = 2.27)": 2.27, "chaos (r = 2.4)": 2.4}
     spectra = []
-    for label, value in picks.items():
+    for value in picks.values():
         d = chaos.orbit_diagram("cubic", [value], x0=0.3, n_transient=5000, n_keep=4096, observable="sharpness")
         spectra.append(power_spectrum(d.states[0]))
     observable = VALUE_LABEL[("cubic", "sharpness")]

@@ -16,7 +16,8 @@ from ..reproduce.sections import ORDER
               show_default=True, help="Output folder: index.html, claims.json, figures/, data/, cache/.")
 @click.option("--quick", "mode", flag_value="quick", default=True,
               help="Small grids and subsets: minutes on 2 CPU cores (default).")
-@click.option("--full", "mode", flag_value="full", help="The paper's resolution: hours on a CPU, minutes per section on a GPU or cluster.")
+@click.option("--full", "mode", flag_value="full",
+              help="The paper's resolution: hours on a CPU, minutes per section on a GPU or cluster.")
 @click.option("--data-root", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Folder with MNIST (mnist/ or the IDX files), fashion-mnist/ or cifar10/ (default: bundled digits).")
 @click.option("--dataset", type=click.Choice(["auto", "digits", "mnist", "fashion-mnist", "cifar10"]), default="auto",
@@ -27,7 +28,8 @@ from ..reproduce.sections import ORDER
 @click.option("--sections", "only", multiple=True, type=click.Choice(ORDER),
               help="Run only these sections (repeat the option); default all.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--device", default=None, help="torch device of the torch-model runs: cpu (default) or cuda (one GPU per Dask worker).")
+@click.option("--device", default=None,
+              help="torch device of the torch-model runs: cpu (default) or cuda (one GPU per Dask worker).")
 def reproduce(out_dir: Path, mode: str, data_root: Path | None, dataset: str, scheduler: str, resume: bool,
               only: tuple[str, ...], seed: int, device: str | None) -> None:
     """Reproduce the paper (arXiv 2311.02076): UV model, phase diagram, route to chaos, real networks."""

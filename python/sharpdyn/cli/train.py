@@ -156,7 +156,7 @@ def train(dataset, root, n_examples, classes, arch, depth, width, activation, pa
             "final_loss": float(tr.loss[np.isfinite(tr.loss)][-1]),
             "final_sharpness": float(finite[-1]) if finite.size else None,
             "final_edge_ratio": float(tr.edge_ratio[-1]) if finite.size else None,
-            "threshold": float(tr.threshold[-1]) if len(tr.threshold) else None,
+            "threshold": float(tr.threshold[-1]) if tr.threshold is not None and len(tr.threshold) else None,
             **({f"final_minibatch_{k}": float(v[-1]) for k, v in tr.minibatch.items() if len(v)}
                if tr.minibatch else {}),
             "final_lyapunov": float(tr.lyapunov[-1]) if lyapunov and np.isfinite(tr.lyapunov[-1]) else None,

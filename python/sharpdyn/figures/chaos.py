@@ -4,11 +4,12 @@ exponent beside them, and power spectra."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from numpy.typing import NDArray
 
 from ..chaos import LyapunovSpectrum, OrbitDiagram
 from ..spectra import PowerSpectrum
@@ -93,7 +94,7 @@ def plot_orbit_diagram(
     diagram: OrbitDiagram,
     *,
     lyapunov: LyapunovSpectrum | np.ndarray | None = None,
-    doubling: Sequence[float] = (),
+    doubling: Sequence[float] | NDArray[np.float64] = (),
     bins: tuple[int, int] = (1000, 700),
     value_range: tuple[float, float] | None = None,
     log_values: bool = False,

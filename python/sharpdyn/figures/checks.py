@@ -18,7 +18,8 @@ when it deliberately shows less than everything.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -28,6 +29,7 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.quiver import Quiver
 from matplotlib.text import Text
+from numpy.typing import ArrayLike
 
 __all__ = ["CLIPPED_GID", "NOTE_GID", "add_note", "check_figure", "figure_problems", "mark_clipped"]
 
@@ -160,6 +162,7 @@ def _is_reference(artist: Any, ax: Axes) -> bool:
 
 def _ref_value(line: Line2D) -> float:
     xy = np.asarray(line.get_xydata(), dtype=float)
+    assert line.axes is not None, "a reference line belongs to an axes"
     vertical = line.get_transform() is line.axes.get_xaxis_transform()
     return float(xy[0, 0] if vertical else xy[0, 1])
 
@@ -178,7 +181,7 @@ def _explained(line: Line2D, ax: Axes, tol: float) -> bool:
                 return True
     words = " ".join([ax.get_title(), ax.get_title(loc="left"), ax.get_title(loc="right"), ax.get_xlabel(),
                       ax.get_ylabel()]).lower()
-    if any(w in words for w in _STYLE_WORDS.get(style, ())):
+    if isinstance(style, str) and any(w in words for w in _STYLE_WORDS.get(style, ())):
         return True
     pts = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
     vertical = line.get_transform() is ax.get_xaxis_transform()
@@ -205,8 +208,8 @@ def _data_artists(ax: Axes) -> Iterator[tuple[Any, np.ndarray, bool]]:
     artist of ``ax``."""
     logx, logy = ax.get_xscale() == "log", ax.get_yscale() == "log"
 
-    def display(artist: Any, xy: np.ndarray, transform: Any) -> np.ndarray:
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    def display(artist: Any, points: ArrayLike, transform: Any) -> np.ndarray:
+        xy = np.asarray(points, dtype=float).reshape(-1, 2)
         ok = np.all(np.isfinite(xy), axis=1)
         if transform is ax.transData:  # a log axis draws no non-positive value
             if logx:

@@ -31,16 +31,17 @@ def plot_training(runs: TrainingRuns, *, width_index: int = 0, seed_index: int =
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_loss, ax_s = fig.subplots(1, 2)
     names = runs.regime(criteria)
+    threshold = np.asarray(runs.threshold)  # filled from lr when not given
     colors = [f"C{i % 10}" for i in range(runs.lr.shape[1])]
     for r, col in enumerate(colors):
         lr = float(runs.lr[width_index, r, seed_index])
         label = f"η = {lr:.3g} (c = {runs.c[width_index, r, seed_index]:.2f}): {names[width_index, r, seed_index]}"
         ax_loss.semilogy(runs.steps, runs.loss[width_index, r, seed_index], color=col, lw=1.0, label=label)
         ax_s.plot(runs.sharpness_steps, runs.sharpness[width_index, r, seed_index], color=col, lw=1.2)
-        ax_s.axhline(float(runs.threshold[width_index, r, seed_index]), color=col, ls="--", lw=0.9)
+        ax_s.axhline(float(threshold[width_index, r, seed_index]), color=col, ls="--", lw=0.9)
     # log scale, so that every edge 2/η (often far above the sharpness of small-η runs) is in view
     shown = runs.sharpness[width_index, :, seed_index]
-    shown = np.concatenate([shown[np.isfinite(shown) & (shown > 0)], runs.threshold[width_index, :, seed_index]])
+    shown = np.concatenate([shown[np.isfinite(shown) & (shown > 0)], threshold[width_index, :, seed_index]])
     ax_s.set_yscale("log")
     ax_s.set_ylim(float(shown.min()) / 1.25, float(shown.max()) * 1.25)
     ax_s.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))

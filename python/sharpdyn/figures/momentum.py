@@ -32,8 +32,8 @@ def plot_momentum_phase(scan: Any, cubic: Any | None = None) -> Figure:
     from ..momentum import uv_boundaries
 
     fig = Figure(figsize=(12 if cubic is not None else 7, 4.2), layout="constrained")
-    axes = fig.subplots(1, 2 if cubic is not None else 1)
-    ax = axes[0] if cubic is not None else axes
+    axes = fig.subplots(1, 2 if cubic is not None else 1, squeeze=False)[0]
+    ax = axes[0]
     codes = np.vectorize(_regimes.REGIME_CODES.get)(scan.regime)
     cmap = ListedColormap([REGIME_COLORS[n] for n in _regimes.REGIMES])
     norm = BoundaryNorm(np.arange(len(_regimes.REGIMES) + 1) - 0.5, cmap.N)

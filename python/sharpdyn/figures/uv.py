@@ -3,7 +3,7 @@ function-space flow with fixed points, the zero-loss line and a trajectory."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure

@@ -10,9 +10,9 @@ scheduler); then each section turns its results into figures, data files and che
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from .cache import RunCache
 from .claims import Claim
@@ -20,7 +20,8 @@ from .config import MODES, ReproduceConfig, SectionResult
 from .runner import LOCAL, SYNC, Task, run_tasks
 from .sections import ORDER
 
-__all__ = ["LOCAL", "MODES", "ORDER", "SYNC", "Claim", "ReproduceConfig", "Report", "SectionResult", "Task", "reproduce"]
+__all__ = ["LOCAL", "MODES", "ORDER", "SYNC", "Claim", "ReproduceConfig", "Report", "SectionResult", "Task",
+           "reproduce"]
 
 
 @dataclass(frozen=True)

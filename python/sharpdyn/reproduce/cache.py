@@ -76,7 +76,8 @@ class RunCache:
         fd, tmp = tempfile.mkstemp(dir=self.path, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, __meta__=np.array(meta), **arrays)
+                payload: dict[str, Any] = {"__meta__": np.array(meta), **arrays}
+                np.savez_compressed(fh, **payload)
             os.replace(tmp, self.file(key))
         except BaseException:
             if os.path.exists(tmp):

@@ -47,9 +47,8 @@ def load(dataset: str, root: str | None, n: int, seed: int, *, flatten: bool, cl
     """``(X, Y)`` in float64: per-sample standardised inputs, one-hot targets (the paper's choice)."""
     from .. import data
 
-    kwargs = {"n": n, "seed": seed, "flatten": flatten, "dtype": np.float64, "as_tensor": as_tensor}
-    if classes is not None:
-        kwargs["classes"] = classes
     if dataset == "digits":
-        return data.load("digits", **kwargs)
-    return data.load(dataset, root=root, **kwargs)
+        return data.load("digits", n=n, seed=seed, flatten=flatten, dtype=np.float64, as_tensor=as_tensor,
+                         classes=classes)
+    return data.load(dataset, root=root, n=n, seed=seed, flatten=flatten, dtype=np.float64, as_tensor=as_tensor,
+                     classes=classes)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -141,7 +141,7 @@ def bifurcation_figure(b, *, title: str, reference=None, onset: float | None = N
     ax.set(ylabel="late-time η · sharpness", title=title)
     ax.legend(fontsize=7, loc="upper left")
     if onset is not None and onset > 0:
-        top = ax.secondary_xaxis("top", functions=(lambda x: x / onset, lambda x: x * onset))
+        top = ax.secondary_xaxis("top", functions=(lambda x: np.asarray(x) / onset, lambda x: np.asarray(x) * onset))
         top.set_xlabel(f"c / c₁ (c₁ = {onset:.3g}: onset of the edge of stability)", fontsize=8)
     lam = np.asarray(b.lyapunov)
     ok = np.isfinite(lam)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .claims import Claim, _plain
 from .config import ReproduceConfig, SectionResult

@@ -12,8 +12,9 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -77,7 +78,8 @@ def _client(scheduler: str, n_pending: int) -> tuple[Any, Any]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - exercised without the extra
-        raise ImportError("scheduler needs Dask distributed: pip install sharpdyn[scan], or use scheduler='sync'") from exc
+        raise ImportError("scheduler needs Dask distributed: pip install sharpdyn[scan], "
+                          "or use scheduler='sync'") from exc
     if scheduler == LOCAL:
         workers = max(1, min(os.cpu_count() or 1, n_pending))
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",

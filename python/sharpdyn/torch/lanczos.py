@@ -24,7 +24,7 @@ from ..eigen import WHICH, EigenResult
 from ..validation import one_of, positive_float, positive_int
 
 
-def random_start(n: int, seed: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def random_start(n: int, seed: int, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
     """A unit Gaussian vector drawn on the CPU from ``seed`` (so it is the same on every device)."""
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     v = torch.randn(n, generator=gen, dtype=torch.float64)
@@ -222,6 +222,7 @@ def lanczos(
         beta[j] = b
         q = w / b
 
+    assert theta is not None and S is not None and idx is not None  # the loop ran: m_max >= k >= 1
     vecs = torch.as_tensor(S[:, idx].T.copy(), dtype=dtype, device=device) @ Q[:m]
     vals = theta[idx]
     residual = b * np.abs(S[-1, idx]) if m < n else np.zeros(len(idx))

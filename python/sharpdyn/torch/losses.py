@@ -6,7 +6,7 @@ full-batch loss as the size-weighted sum of the chunk losses.
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from typing import Callable
 
 import torch
 
@@ -48,7 +48,7 @@ LOSSES: dict[str, LossFn] = {
 }
 
 
-def get_loss(loss: Union[str, LossFn]) -> LossFn:
+def get_loss(loss: str | LossFn) -> LossFn:
     """A loss by name (``"mse"``, ``"mse_per_class"``, ``"cross_entropy"``/``"ce"``) or a
     callable ``loss(output, target) -> scalar`` that averages over examples."""
     if callable(loss):

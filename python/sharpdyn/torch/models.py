@@ -13,7 +13,7 @@ standard parameterisation (output O(1) at init); ``s = 1`` is muP's ``1/width`` 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterable
-from typing import Any, Iterator, Sequence, Union
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -62,7 +62,7 @@ def _graph_bytes_counter(exclude: Iterable[torch.Tensor]):
     return torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), total
 
 
-def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
+def resolve_device(device: str | torch.device | None) -> torch.device:
     """``None`` -> CUDA if available, else CPU; otherwise ``torch.device(device)``."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -166,12 +166,12 @@ class _CurvatureOperator:
     def __init__(
         self,
         model: nn.Module,
-        loss_fn: Union[str, LossFn],
+        loss_fn: str | LossFn,
         data: Data,
         *,
         chunk_size: int | None = None,
         dtype: Any = None,
-        device: Union[str, torch.device, None] = None,
+        device: str | torch.device | None = None,
         mode: str | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):

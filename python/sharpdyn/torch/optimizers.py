@@ -33,8 +33,9 @@ gradients for SGD).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -225,6 +226,7 @@ def preconditioner_diagonal(optimizer: Any, params: Sequence[torch.Tensor], *,
                 if group["amsgrad"]:
                     v = torch.maximum(vmax.detach().to(torch.float64), v) if vmax is not None else v
             elif group["amsgrad"]:
+                assert vmax is not None, "an AMSGrad state with steps holds max_exp_avg_sq"
                 v = vmax.detach().to(torch.float64)
             out.append(v.sqrt() / math.sqrt(1.0 - b2 ** step) + eps)
         else:  # RMSprop

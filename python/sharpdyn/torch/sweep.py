@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from ..validation import as_float_array
-
 
 _BUILD_LOCK = threading.Lock()
 """Seeding torch's global generator and building a model must not interleave between the
@@ -51,7 +51,7 @@ def run_one(spec: RunSpec, build: Callable[[int], Any], data: Any, train_kwargs:
     Y = torch.as_tensor(Y)
     Y = Y.to(dev, dtype) if Y.is_floating_point() else Y.to(dev)
     tr = train(model, (X, Y), lr=spec.lr, seed=spec.seed, **train_kwargs)
-    out = tr.arrays()
+    out: dict[str, Any] = tr.arrays()  # the arrays plus the regime name
     out["regime"] = tr.regime()
     return out
 

@@ -219,7 +219,8 @@ class TrainingRun:
         if path.suffix == ".nc":
             self.to_xarray().to_netcdf(path)
             return path
-        np.savez(path, config=np.array(json.dumps(asdict(self.config))), **self.arrays())
+        payload: dict[str, Any] = {"config": np.array(json.dumps(asdict(self.config))), **self.arrays()}
+        np.savez(path, **payload)
         return path
 
     def to_xarray(self):
@@ -283,6 +284,7 @@ class SharpnessTracker:
         self.k, self.tol, self.max_iter, self.eig_tol, self.seed = k, tol, max_iter, eig_tol, seed
         if device is None:
             device = next(model.parameters()).device
+        self.operator: HessianOperator
         if preconditioned:  # P^-1/2 H P^-1/2; measure() is then given P
             n = sum(p.numel() for p in model.parameters() if p.requires_grad)
             self.operator = PreconditionedHessianOperator(model, loss_fn, data, np.ones(n), chunk_size=chunk_size,
@@ -509,6 +511,7 @@ def train(
                 else:
                     tracker.measure(t)
                 if minibatch_samples:
+                    assert batch_size is not None  # TrainConfig requires it with minibatch_samples
                     stats = minibatch_sharpness(model, loss_fn, (X[:m], Y[:m]), batch_size=min(batch_size, m),
                                                 n_batches=minibatch_samples, seed=seed + t, tol=tol,
                                                 max_iter=max_iter, mode=mode, device=device)

@@ -63,7 +63,8 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                     f"{label}: λ_min/λ₀ at c = {c:g}", float(red.ratio[i]), None, 0.0, "report",
                                     settings={**s, "c": float(c)}))
             es = b.eta_sharpness[i]
-            sec.claims.append(Claim(KEY, f"{label}_edge_ratio_c{c:g}", "(open question) sharpness at the edge of stability",
+            sec.claims.append(Claim(KEY, f"{label}_edge_ratio_c{c:g}",
+                                    "(open question) sharpness at the edge of stability",
                                     f"{label}: late-time mean of η·sharpness/2 at c = {c:g}",
                                     float(np.mean(es) / 2.0) if np.all(np.isfinite(es)) else float("nan"), None, 0.0,
                                     "report", settings={**s, "c": float(c)},

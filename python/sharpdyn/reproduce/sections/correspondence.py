@@ -48,9 +48,11 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
         sec.data.append(f"uv_fit_{short}.npz")
         sec.claims.append(Claim(KEY, f"{short}_fit_error",
                                 "The UV model with Y ∝ η reproduces the late-time oscillation.",
-                                f"{name}: mean rms quantile error of the fitted attractor, relative to the measured spread",
+                                f"{name}: mean rms quantile error of the fitted attractor, "
+                                "relative to the measured spread",
                                 fit.rms_error_mean, 0.0, 0.5, "abs", settings={**s, "c": b.c[at_edge].tolist()},
-                                note=f"alpha = {fit.alpha:.4g}, fitted Y from {np.nanmin(fit.Y):.3g} to {np.nanmax(fit.Y):.3g}"))
+                                note=f"alpha = {fit.alpha:.4g}, "
+                                f"fitted Y from {np.nanmin(fit.Y):.3g} to {np.nanmax(fit.Y):.3g}"))
         sec.claims.append(Claim(KEY, f"{short}_period_agreement",
                                 "The fitted UV model has the measured period.",
                                 f"{name}: fraction of fitted runs whose model period equals the measured one",

@@ -4,6 +4,7 @@ the edge of stability, against c, depth and width, in SP and muP."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -159,11 +160,13 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
         by[t.label] = (t, r)
     code = {name: i for i, name in enumerate(regimes.REGIMES)}
     rows = []  # for the figure of reductions
-    np.savez_compressed(out / "data" / "early_fcn.npz", **{f"{lab.replace(' ', '_')}__{k}": v
-                                                            for lab, (t, r) in by.items() if t.func.endswith("fcn_sweep")
-                                                            for k, v in r.items()})
+    np.savez_compressed(out / "data" / "early_fcn.npz",
+                        **{f"{lab.replace(' ', '_')}__{k}": v
+                           for lab, (t, r) in by.items() if t.func.endswith("fcn_sweep")
+                           for k, v in r.items()})
     sec.data.append("early_fcn.npz")
-    summary = {}
+    # (act, param, "width") -> (widths, reduction); (act, param, "depth") -> {depth: (run, reduction)}
+    summary: dict[tuple[str, str, str], Any] = {}
     for act, param in COMBOS:
         t, r = by[f"FCN {act} {param} width"]
         red = _reduction(r["sharpness"], r["sharpness_steps"])
@@ -222,8 +225,8 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                             "mean of η·sharpness/2 over the last 10 % of the run (tanh FCN, c = 3)",
                             float(np.nanmean(late[2])) / 2.0, 1.0, 0.10, "rel", settings={**st, "c": 3.0}))
     # CNN / ResNet
-    torch_runs = {}
-    for lab, (tt, rr) in by.items():
+    torch_runs: dict[str, list[tuple[Task, dict]]] = {}
+    for tt, rr in by.values():
         if tt.func.endswith("torch_run"):
             torch_runs.setdefault(tt.settings["arch"], []).append((tt, rr))
     for arch, lst in torch_runs.items():
@@ -234,8 +237,9 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                 f"λ_min/λ₀ at c = {cs[-1]:g}", ratios[-1], 1.0, 0.0, "at_most",
                                 settings={**d, **{k: lst[-1][0].settings[k] for k in ("n", "steps", "every", "width")},
                                           "c": cs[-1]}))
-        sec.claims.append(Claim(KEY, f"{arch}_reduction_vs_c", f"{arch}: the reduction at the largest c exceeds the one at "
-                                "the smallest.", f"(λ_min/λ₀ at c = {cs[0]:g}) − (λ_min/λ₀ at c = {cs[-1]:g})",
+        sec.claims.append(Claim(KEY, f"{arch}_reduction_vs_c",
+                                f"{arch}: the reduction at the largest c exceeds the one at the smallest.",
+                                f"(λ_min/λ₀ at c = {cs[0]:g}) − (λ_min/λ₀ at c = {cs[-1]:g})",
                                 ratios[0] - ratios[-1], 0.0, 0.0, "at_least", settings={**d, "c": cs}))
         np.savez_compressed(out / "data" / f"early_{arch}.npz",
                             **{f"c{tt.settings['c']:g}__{k}": v for tt, rr in lst for k, v in rr.items()})
@@ -249,8 +253,8 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                         "depth, for tanh/ReLU in SP and μP; a step equal to the run's length means the sharpness "
                         "was still falling when the run ended."))
     sec.figures.append((save(_reduction_figure(rows), out, "early_reduction.png"),
-                        "Early reduction 1 − λ_min/λ₀ against c: per width (solid) and per depth (dashed), for tanh/ReLU "
-                        "in SP and μP."))
+                        "Early reduction 1 − λ_min/λ₀ against c: per width (solid) and per depth (dashed), "
+                        "for tanh/ReLU in SP and μP."))
     t, r = by["FCN tanh sp width"]
     codes = np.vectorize(code.get)(r["regime"])
     fig = regime_map_figure(codes.T, np.asarray(r["c"]), r["width"].astype(float), xlabel="c = ηλ₀", ylabel="width",

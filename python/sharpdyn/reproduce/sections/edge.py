@@ -11,8 +11,8 @@ import numpy as np
 from ..claims import Claim
 from ..config import ReproduceConfig, SectionResult
 from ..datasets import load, resolve
-from .early import device_settings
 from ..runner import Task
+from .early import device_settings
 
 KEY = "edge"
 TITLE = "5. Real networks at the edge of stability: the route to chaos"
@@ -74,6 +74,7 @@ def model_factory(arch: str, shape: tuple, n_out: int, width: int, norm: str = "
 
     def make(seed: int):
         torch.manual_seed(seed)
+        m: torch.nn.Module
         if arch == "myrtle":
             m = models.myrtle_cnn(shape[0], n_out, width=width, depth=5, activation="relu")
         elif arch == "resnet":
@@ -151,7 +152,7 @@ def diagrams(cfg: ReproduceConfig, results: list[dict]) -> dict:
 def period_summary(b) -> dict:
     """Counts of detected periods and the doubling levels seen in order of increasing lr."""
     p = np.asarray(b.period)
-    levels = []
+    levels: list[int] = []
     for v in p:
         if v > 0 and (v & (v - 1)) == 0 and (not levels or v > levels[-1]):
             levels.append(int(v))
@@ -205,11 +206,13 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                 note=f"periods by c: {ps['periods']}"))
         finite = ok & np.isfinite(b.lyapunov)
         sec.claims.append(Claim(KEY, f"{short}_max_lyapunov", "In the chaotic band the Lyapunov exponent is positive.",
-                                f"{name}: largest finite-time Lyapunov exponent of GD over non-diverged runs (per step)",
+                                f"{name}: largest finite-time Lyapunov exponent of GD over non-diverged runs "
+                                "(per step)",
                                 float(np.max(b.lyapunov[finite])) if finite.any() else float("nan"), None, 0.0,
                                 "report", settings={**s, "c": b.c.tolist()}))
         if short == "fcn_small":
-            sec.claims.append(Claim(KEY, "fcn_small_period2", "Just past the edge of stability GD settles on a 2-cycle.",
+            sec.claims.append(Claim(KEY, "fcn_small_period2",
+                                    "Just past the edge of stability GD settles on a 2-cycle.",
                                     f"{name}: fraction of non-diverged runs with period 2",
                                     float(np.mean(b.period[ok] == 2)) if ok.any() else float("nan"), 0.2, 0.0,
                                     "at_least", settings={**s, "lr": b.lr.tolist()}))
@@ -218,8 +221,9 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                     float(np.max(b.lyapunov[finite])) if finite.any() else float("nan"), 0.01, 0.0,
                                     "at_least", settings={**s, "lr": b.lr.tolist()}))
         if not len(ps["levels_in_order"]) >= 2:
+            median_ratio = np.median(mean_ratio[eos]) if eos.any() else float("nan")
             sec.notes.append(f"{name}: no clean period-doubling cascade at this size: the late-time η·sharpness is "
-                             f"pinned at 2/η (median η·sharpness/2 = {np.median(mean_ratio[eos]) if eos.any() else float('nan'):.3f}) "
+                             f"pinned at 2/η (median η·sharpness/2 = {median_ratio:.3f}) "
                              f"with small aperiodic fluctuations (detected periods {sorted(set(ps['periods']))}; 0 = "
                              "aperiodic, -1 = diverged). Reported as measured (see the data files).")
         fig = bifurcation_figure(b, title=name, reference=uv_reference(),

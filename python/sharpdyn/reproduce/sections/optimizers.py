@@ -90,7 +90,8 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
     sec.data.append("optimizers.npz")
     step = float(m["c_step"])
     for i, b in enumerate(m["beta"]):
-        sec.claims.append(Claim(KEY, f"heavy_ball_edge_b{b:g}", "Heavy ball is stable on a quadratic up to ηλ = 2 + 2β.",
+        sec.claims.append(Claim(KEY, f"heavy_ball_edge_b{b:g}",
+                                "Heavy ball is stable on a quadratic up to ηλ = 2 + 2β.",
                                 f"largest stable ηλ on the grid (step {step:.2g}), β = {b:g}",
                                 float(m["heavy_ball_edge"][i]), 2.0 + 2.0 * b, 1.5 * step, "abs",
                                 settings={"beta": float(b), "steps": 4000}))
@@ -98,7 +99,8 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                                 f"largest stable ηλ on the grid (step {step:.2g}), β = {b:g}",
                                 float(m["nesterov_edge"][i]), 2.0 * (1 + b) / (1 + 2 * b), 1.5 * step, "abs",
                                 settings={"beta": float(b), "steps": 4000}))
-        sec.claims.append(Claim(KEY, f"cubic_doubling_b{b:g}", "With momentum the cubic map first doubles at r = 2 + β.",
+        sec.claims.append(Claim(KEY, f"cubic_doubling_b{b:g}",
+                                "With momentum the cubic map first doubles at r = 2 + β.",
                                 f"smallest r with period 2 (grid step {float(m['r_step']):.2g}), β = {b:g}",
                                 float(m["cubic_first_doubling"][i]), 2.0 + b, 1.5 * float(m["r_step"]), "abs",
                                 settings={"beta": float(b), "n_transient": 20000}))
@@ -111,7 +113,8 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
     sec.claims.append(Claim(KEY, "adam_regime", "... and the run is labelled edge of stability against that threshold.",
                             "label == edge_of_stability (1 = yes)", float(str(a["regime"]) == "edge_of_stability"),
                             1.0, 0.0, "abs", settings=settings))
-    fig = series_figure([("Adam: λ_max(P⁻¹H) / (38/η)", a["sharpness_steps"], er)], ylabel="preconditioned sharpness / threshold",
+    fig = series_figure([("Adam: λ_max(P⁻¹H) / (38/η)", a["sharpness_steps"], er)],
+                        ylabel="preconditioned sharpness / threshold",
                         title="full-batch Adam (β₁ = 0.9): the preconditioned edge of stability",
                         hline=(1.0, "threshold 38/η"), log_y=True)
     sec.figures.append((save(fig, out, "optimizers_adam.png"),

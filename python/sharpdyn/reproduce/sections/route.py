@@ -84,13 +84,15 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
     lam = np.asarray(r["lyapunov"])
     for name, value, sign in (("period2", R_PERIOD2, "at_most"), ("chaos", R_CHAOS, "at_least")):
         i = int(np.argmin(np.abs(r["r"] - value)))
+        behaviour = "negative on the 2-cycle" if sign == "at_most" else "positive in chaos"
         sec.claims.append(Claim(
-            KEY, f"lyapunov_{name}", f"The Lyapunov exponent is {'negative on the 2-cycle' if sign == 'at_most' else 'positive in chaos'}.",
+            KEY, f"lyapunov_{name}", f"The Lyapunov exponent is {behaviour}.",
             f"Lyapunov exponent at r = {r['r'][i]:.4f} (per step)", lam[i], 0.0, 0.0, sign, settings=s))
     period2 = np.nonzero(r["uv_period"] == 2)[0]
     Y1 = float(r["Y"][period2[0]]) if period2.size else float("nan")
     dY = float(r["Y"][1] - r["Y"][0])
-    sec.claims.append(Claim(KEY, "uv_first_doubling", "The UV model's minimum loses stability at Y = 1 (r = 1 + Y = 2).",
+    sec.claims.append(Claim(KEY, "uv_first_doubling",
+                            "The UV model's minimum loses stability at Y = 1 (r = 1 + Y = 2).",
                             f"smallest Y with a 2-cycle (grid step {dY:.2g})", Y1, 1.0, 1.5 * dY, "abs",
                             settings={"Y": [0.9, 1.4, int(r["Y"].size)]}))
     periodic = r["corr_uv_period"] > 0
@@ -99,7 +101,8 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
                             "max |x_UV − x_cubic| over periodic Y ∈ {1.1, 1.22}",
                             float(np.max(r["corr_deviation"][periodic])) if periodic.any() else float("nan"),
                             0.0, 1e-8, "abs", settings={"Y": r["corr_Y"].tolist()}))
-    d = OrbitDiagram(system="cubic", params=r["r"], states=r["states"], observable="sharpness", x0=np.full((r["r"].size, 1), 0.3),
+    d = OrbitDiagram(system="cubic", params=r["r"], states=r["states"], observable="sharpness",
+                     x0=np.full((r["r"].size, 1), 0.3),
                      n_transient=0, n_keep=r["states"].shape[1], diverged_at=np.full(r["r"].size, -1))
     fig = plot_orbit_diagram(d, lyapunov=lam, doubling=dp[:6], title="cubic map: late-time η·sharpness against r")
     sec.figures.append((save(fig, out, "route_cubic_orbit.png"),

@@ -111,9 +111,11 @@ def build(cfg: ReproduceConfig, results: list[dict], out: Path) -> SectionResult
         r = runs[name]
         pred = _gf_prediction(float(r["f"][0]), float(r["ntk"][0]), float(r["y"]), float(r["kappa"]))
         claim(f"{name}_invariant",
-              f"|f₀| {'>' if sign < 0 else '<'} |y| gives sharpness {'reduction' if sign < 0 else 'growth'}; the final NTK "
+              f"|f₀| {'>' if sign < 0 else '<'} |y| gives sharpness {'reduction' if sign < 0 else 'growth'}; "
+              "the final NTK "
               "follows from the gradient-flow invariant λ² − 4κf².",
-              "final ntk / sqrt(λ₀² + 4κ(y² − f₀²)) (small lr: finite-step corrections)", r["ntk"][-1] / pred, 1.0, 0.02,
+              "final ntk / sqrt(λ₀² + 4κ(y² − f₀²)) (small lr: finite-step corrections)", r["ntk"][-1] / pred,
+              1.0, 0.02,
               "rel", run=name)
         claim(f"{name}_direction", f"The NTK {'falls' if sign < 0 else 'rises'} over training.",
               "final ntk / initial ntk", r["ntk"][-1] / r["ntk"][0], 1.0, 0.0, "at_most" if sign < 0 else "at_least",
