@@ -10,7 +10,8 @@ top-3 eigenvalues (largest relative error of the three): the HVPs, wall time and
 users call them:
 
 - ``sharpdyn``: ``lanczos(HessianOperator(model, "mse", (X, Y)), k=k, eig_tol=accuracy,
-  tol=min(1e-6, accuracy))`` (the requested accuracy is the argument; ``eig_tol`` stops on an error *estimate*, so where that
+  tol=min(1e-6, accuracy))``
+  (the requested accuracy is the argument; ``eig_tol`` stops on an error *estimate*, so where that
   run misses the accuracy, eig_tol/10 and then /100 are tried and counted, and a note says so);
 - ``PyHessian``: ``hessian(model, criterion, data=(X, Y)).eigenvalues(top_n=k, tol, maxIter)``
   with its defaults (tol 1e-3, maxIter 100) and tightened tol 1e-4, 1e-6, 1e-8 (maxIter 300);
