@@ -12,8 +12,8 @@ users call them:
 - ``sharpdyn``: ``lanczos(HessianOperator(model, "mse", (X, Y)), k=k, eig_tol=accuracy,
   tol=min(1e-6, accuracy))``
   (the requested accuracy is the argument; ``eig_tol`` stops on an error *estimate*, so where that
-  run misses the accuracy, eig_tol/10 and then /100 are tried, with ``max_iter=400``, and counted,
-  and a note says so);
+  run misses the accuracy, eig_tol/10 and /100 with ``max_iter=400``, then the residual rule alone
+  (``tol=accuracy``, no estimate) are tried and counted, and a note says so);
 - ``PyHessian``: ``hessian(model, criterion, data=(X, Y)).eigenvalues(top_n=k, tol, maxIter)``
   with its defaults (tol 1e-3, maxIter 100) and tightened tol 1e-4, 1e-6, 1e-8 (maxIter 300);
 - ``eigenthings Lanczos`` / ``eigenthings power``: ``hessian_eigenthings.lanczos`` (runs exactly
@@ -60,10 +60,10 @@ def _case(name: str, quick: bool, cnn_width: int = 8, mnist: Path | None = None)
     return model, X, Y, f"{label}, {n} {source} examples"
 
 
-def sharpdyn_run(model, X, Y, k: int, eig_tol: float, seed: int, max_iter: int | None = None):
+def sharpdyn_run(model, X, Y, k: int, eig_tol: float | None, seed: int, max_iter: int | None = None,
+                 tol: float = 1e-6):
     op = HessianOperator(model, "mse", (X, Y), device="cpu")
-    # the residual stop (relative residual tol) must not end the run before the eig_tol estimate does
-    res = lanczos(op, k=k, tol=min(1e-6, eig_tol), eig_tol=eig_tol, seed=seed, max_iter=max_iter)
+    res = lanczos(op, k=k, tol=tol, eig_tol=eig_tol, seed=seed, max_iter=max_iter)
     return np.sort(np.asarray(res.eigenvalues, dtype=float))[::-1], res.n_matvec
 
 
@@ -173,14 +173,19 @@ def peer_grids(k: int, quick: bool) -> dict[str, list[tuple[str, Callable]]]:
     return grids
 
 
-def float32_floor(model, X, Y, k: int, ref: np.ndarray) -> float:
-    """Relative error against the float64 reference of the top-``k`` eigenvalues of the float32
-    operator itself, converged as far as float32 allows (Lanczos, relative residual 1e-7, up to 400
-    steps): the accuracy below which no method on that operator can go."""
+def float32_floor(model, X, Y, k: int, ref: np.ndarray, seeds: int) -> float:
+    """Largest relative error against the float64 reference of the top-``k`` eigenvalues of the
+    float32 operator itself, converged as far as float32 allows (Lanczos, relative residual 1e-7,
+    up to 400 steps), over the benchmark's starts and one more: the accuracy below which no method on
+    that operator can be trusted (the converged values move with the start by float32 rounding of
+    the products, most for the smaller eigenvalues)."""
     op = HessianOperator(model, "mse", (X, Y), device="cpu")
-    res = lanczos(op, k=k, tol=1e-7, max_iter=400, seed=12345)
-    values = np.sort(np.asarray(res.eigenvalues, dtype=float))[::-1][:k]
-    return float(np.max(np.abs(values - ref[:k]) / np.abs(ref[:k])))
+    worst = 0.0
+    for seed in [*range(seeds), 12345]:
+        res = lanczos(op, k=k, tol=1e-7, max_iter=400, seed=seed)
+        values = np.sort(np.asarray(res.eigenvalues, dtype=float))[::-1][:k]
+        worst = max(worst, float(np.max(np.abs(values - ref[:k]) / np.abs(ref[:k]))))
+    return worst
 
 
 def timed(fn: Callable[[], tuple[np.ndarray, int]], ref: np.ndarray) -> dict:
@@ -220,16 +225,21 @@ def one_case(name: str, state: str, ctx: Context, rep: Report) -> dict:
         for seed in range(ctx.seeds):
             for target in TARGETS:  # sharpdyn: the accuracy is the argument (eig_tol: an error estimate,
                 # so where that run misses the accuracy the next tighter setting is tried, as for the peers)
-                for tighten in (1, 10, 100):
-                    # a tightened run may also use a larger Krylov space (400, as the reference) than the
-                    # default max(100, 10k + 50): same iterates, it only stops later if it has not converged
-                    r = timed(lambda k=k, tol=target / tighten, seed=seed, mi=None if tighten == 1 else 400:
-                              sharpdyn_run(model, X, Y, k, tol, seed, mi), refk)
-                    r.update(setting=f"eig_tol {target / tighten:g}", seed=seed)
+                # eig_tol = target, then /10 and /100, then the residual rule alone (tol = target, no
+                # estimate: in float32 the residual^2/gap estimate can claim more than it delivers). A
+                # tightened run may use a 400-vector Krylov space (as the reference) instead of the default
+                # max(100, 10k + 50): the same iterates, it only stops later if it has not converged.
+                settings = [(target / t, min(1e-6, target / t), None if t == 1 else 400) for t in (1, 10, 100)]
+                settings.append((None, target, 400))
+                for eig_tol, tol, max_iter in settings:
+                    r = timed(lambda k=k, e=eig_tol, t=tol, seed=seed, mi=max_iter:
+                              sharpdyn_run(model, X, Y, k, e, seed, mi, tol=t), refk)
+                    label = f"eig_tol {eig_tol:g}" if eig_tol is not None else f"residual tol {tol:g}"
+                    r.update(setting=label + (f", max_iter {max_iter}" if max_iter else ""), seed=seed)
                     runs.setdefault("sharpdyn", []).append(r)
                     if r["error"] <= target:
                         break
-                    rep.notes.append(f"{row}: sharpdyn top-{k} with eig_tol={target / tighten:g} (seed {seed}) "
+                    rep.notes.append(f"{row}: sharpdyn top-{k} with {label} (seed {seed}) "
                                      f"reached {r['error']:.2g}, not {target:g}: tightened")
                 if r["error"] <= target:
                     rep.check(f"{short}: sharpdyn top-{k} to {target:g} (seed {seed}; {r['setting']}) "
@@ -239,7 +249,7 @@ def one_case(name: str, state: str, ctx: Context, rep: Report) -> dict:
                 # Missed even at eig_tol / 100: only acceptable where the float32 operator itself cannot
                 # resolve the target (its converged eigenvalues differ from float64 by more).
                 if k not in floors:
-                    floors[k] = float32_floor(model, X, Y, k, refk)
+                    floors[k] = float32_floor(model, X, Y, k, refk, ctx.seeds)
                 rep.check(f"{short}: sharpdyn top-{k} (seed {seed}; {r['setting']}) vs float64 reference, within "
                           f"twice the float32 floor {floors[k]:.2g} where {target:g} is below it", r["error"],
                           max(target, 2.0 * floors[k]))
